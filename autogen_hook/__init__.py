@@ -1,0 +1,45 @@
+"""autogen-hook: ``from autogen.x import fn`` for modules nobody has written yet.
+
+Importing this package installs the import hook (idempotent). It is imported at
+interpreter start by ``autogen_hook.pth``, so it stays small: the exceptions and
+the generation API load on first use.
+"""
+
+from __future__ import annotations
+
+from ._finder import Installation, describe, install, install_finder, uninstall
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthenticationError",
+    "AutogenHookError",
+    "GenerationCycleError",
+    "Installation",
+    "MissingCredentialsError",
+    "NotGeneratedError",
+    "ProviderError",
+    "ProviderHTTPError",
+    "ProviderResponseError",
+    "ProviderUnavailableError",
+    "SettingsError",
+    "StoreError",
+    "ValidationFailedError",
+    "__version__",
+    "describe",
+    "install",
+    "uninstall",
+]
+
+_ERRORS = frozenset(n for n in __all__ if n.endswith("Error"))
+
+
+def __getattr__(name: str) -> object:
+    if name in _ERRORS:
+        from . import _errors
+
+        return getattr(_errors, name)
+    raise AttributeError(f"module 'autogen_hook' has no attribute {name!r}")
+
+
+install_finder()

@@ -1,0 +1,126 @@
+"""The exception tree.
+
+Every failure is an ``ImportError`` so that ordinary ``try/except ImportError``
+code keeps working when a generated import fails::
+
+    AutogenHookError (ImportError)
+    ├── SettingsError (also ValueError)        a setting has a bad value
+    ├── NotGeneratedError (ModuleNotFoundError) offline and not in the store
+    ├── GenerationCycleError                   generating X needs X itself
+    ├── StoreError                             the store could not be written
+    ├── ValidationFailedError                  every attempt produced unusable code
+    └── ProviderError                          the model could not be asked
+        ├── MissingCredentialsError            a key or id is not set
+        ├── ProviderHTTPError                  the server answered with an error
+        │   └── AuthenticationError            401/403: the credential was refused
+        ├── ProviderUnavailableError           no answer (connection, timeout, circuit open)
+        └── ProviderResponseError              the answer is not the expected wire format
+
+Messages say what happened and what to do next; ``name`` is the module concerned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class AutogenHookError(ImportError):
+    """Base class of every autogen-hook error."""
+
+    def __init__(self, message: str, *, module: str | None = None) -> None:
+        super().__init__(message, name=module)
+
+
+class SettingsError(AutogenHookError, ValueError):
+    """A setting has a value that cannot be used; the message names the setting."""
+
+
+class NotGeneratedError(AutogenHookError, ModuleNotFoundError):
+    """Offline mode is on and the store has no source for what was imported."""
+
+
+class GenerationCycleError(AutogenHookError):
+    """Generating a module led, through its own imports, back to itself."""
+
+
+class StoreError(AutogenHookError):
+    """The generated module could not be written to the store."""
+
+
+class ValidationFailedError(AutogenHookError):
+    """The model never produced a module that passed validation.
+
+    ``problems`` holds one entry per attempt, in order.
+    """
+
+    def __init__(self, module: str, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        lines = [
+            f"could not generate a valid {module}: all {len(self.problems)} attempts "
+            "failed validation:"
+        ]
+        lines += [f"  attempt {n}: {p}" for n, p in enumerate(self.problems, 1)]
+        lines.append(
+            "Describe the module (autogen_hook.describe or [tool.autogen-hook.descriptions]), "
+            "use a stronger model, raise max-attempts, or write the module yourself."
+        )
+        super().__init__("\n".join(lines), module=module)
+
+
+class ProviderError(AutogenHookError):
+    """The provider could not be asked, or did not answer usefully.
+
+    ``transient`` errors (connection failures, timeouts, 408/409/429/5xx/529)
+    are retried with backoff, waiting ``retry_after`` seconds when the server
+    said so; the others fail at once.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        module: str | None = None,
+        transient: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        self.provider = provider
+        self.transient = transient
+        self.retry_after = retry_after
+        super().__init__(message, module=module)
+
+
+class MissingCredentialsError(ProviderError):
+    """A credential the provider needs is not set; the message names the variable."""
+
+
+class ProviderHTTPError(ProviderError):
+    """The provider answered with an HTTP error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status: int,
+        body: str,
+        transient: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status = status
+        self.body = body
+        super().__init__(
+            message, provider=provider, transient=transient, retry_after=retry_after
+        )
+
+
+class AuthenticationError(ProviderHTTPError):
+    """The provider refused the credential (401 or 403)."""
+
+
+class ProviderUnavailableError(ProviderError):
+    """The provider could not be reached, timed out, or its circuit is open."""
+
+
+class ProviderResponseError(ProviderError):
+    """The provider's answer did not have the expected shape."""

@@ -1,0 +1,249 @@
+"""The import hook: a ``sys.meta_path`` finder and the loader of namespace modules.
+
+The finder sits at the *end* of ``sys.meta_path``, so Python only asks it about
+modules no other finder found: ordinary imports never reach it, and a real
+package that owns the namespace name (Microsoft AutoGen's ``autogen``) wins.
+
+Importing ``autogen.x`` never calls a model. The module is loaded from the
+store if its file exists, and is empty otherwise; every namespace module gets a
+``__getattr__`` that generates missing names on first use. ``from autogen.x
+import a, b`` reaches that ``__getattr__`` through ``hasattr``, and the cold
+path reads the whole statement, so ``a`` and ``b`` come from one request.
+
+This is the warm path: it must import only what Python has loaded at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import _frozen_importlib as _bootstrap  # importlib.machinery would add ~0.7 ms
+import _frozen_importlib_external as _external
+
+from . import _settings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import ModuleType, TracebackType
+    from typing import Any
+
+
+class _RootLoader:
+    """Creates the namespace package itself: no source, submodules on demand."""
+
+    @staticmethod
+    def create_module(spec: Any) -> None:
+        return None
+
+    @staticmethod
+    def exec_module(module: ModuleType) -> None:
+        name = module.__name__
+
+        def __getattr__(attribute: str) -> object:
+            """``import autogen; autogen.textutils`` imports the submodule."""
+            if not _generatable(attribute):
+                raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
+            import importlib
+
+            return importlib.import_module(f"{name}.{attribute}")
+
+        module.__getattr__ = __getattr__  # type: ignore[method-assign]
+
+
+class StoredLoader(_external.SourceFileLoader):
+    """Loads a namespace module from its stored ``.py`` file, if there is one yet.
+
+    Subclassing SourceFileLoader keeps everything Python does for source files:
+    bytecode caching, ``inspect.getsource``, tracebacks with real lines.
+    """
+
+    def exec_module(self, module: ModuleType) -> None:
+        if os.path.exists(self.path):
+            super().exec_module(module)
+        if "__getattr__" not in module.__dict__:
+            module.__getattr__ = _missing_name_hook(module.__name__)  # type: ignore[method-assign]
+
+
+def _generatable(name: str) -> bool:
+    """Only public identifiers are generated; tools probe dunders and privates."""
+    return name.isidentifier() and not name.startswith("_")
+
+
+def _missing_name_hook(module_name: str) -> Any:
+    def __getattr__(name: str) -> object:
+        """Generate ``name`` on first use (see autogen_hook._pipeline)."""
+        if not _generatable(name):
+            raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+        from ._pipeline import provide
+
+        return provide(module_name, name)
+
+    return __getattr__
+
+
+class HookFinder:
+    """Answers for the namespace; returns None at once for everything else."""
+
+    def __init__(self) -> None:
+        self.overrides: dict[str, object] = {}
+        self.roots: dict[str, str] = {}  # namespace -> project root it was opened for
+        self._warned: set[str] = set()
+
+    def find_spec(
+        self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> Any:
+        top, dot, _ = name.partition(".")
+        if dot:
+            return self._submodule_spec(name, top)
+        project = _settings.project_root_of(_caller_dir())
+        if _settings.namespace_of(project, self.overrides) != name:
+            return None
+        self.roots[name] = project
+        return _bootstrap.ModuleSpec(name, _RootLoader, is_package=True)
+
+    def settings_for(self, module_name: str) -> _settings.Settings:
+        """Validated settings for the project whose namespace holds ``module_name``."""
+        top = module_name.partition(".")[0]
+        return _settings.resolve(self.roots[top], self.overrides)
+
+    def store_path(self, module_name: str) -> str:
+        """``autogen.a.b`` lives at ``<store>/a/b.py``."""
+        parts = module_name.split(".")[1:]
+        return os.path.join(self.settings_for(module_name).store_dir, *parts) + ".py"
+
+    def _submodule_spec(self, name: str, top: str) -> Any:
+        root = sys.modules.get(top)
+        if root is None or getattr(root.__spec__, "loader", None) is not _RootLoader:
+            self._warn_if_shadowed(top)
+            return None
+        if top not in self.roots or self.settings_for(name).disable:
+            return None
+        path = self.store_path(name)
+        spec = _bootstrap.ModuleSpec(
+            name, StoredLoader(name, path), origin=path, is_package=True
+        )
+        spec.has_location = os.path.exists(path)
+        return spec
+
+    def _warn_if_shadowed(self, top: str) -> None:
+        """A real package owns our namespace name: stay out of its way, and say so once."""
+        if top in self._warned:
+            return
+        project = _settings.project_root_of(_caller_dir())
+        if _settings.namespace_of(project, self.overrides) == top:
+            self._warned.add(top)
+            warn_shadowed(top)
+
+
+def warn_shadowed(namespace: str) -> None:
+    import warnings
+
+    origin = getattr(sys.modules.get(namespace), "__file__", None) or "an installed package"
+    warnings.warn(
+        f"autogen-hook: the name {namespace!r} belongs to a real package ({origin}), so the "
+        f"hook does not serve it. Choose another namespace with the 'namespace' setting "
+        f"(AUTOGEN_HOOK_NAMESPACE=gen, or namespace = \"gen\" under [tool.autogen-hook]) "
+        f"and import from it instead.",
+        UserWarning,
+        stacklevel=2,
+    )
+
+
+_HERE = os.path.dirname(__file__)
+_SKIPPED = ("<frozen importlib", os.path.join(os.path.dirname(os.__file__), "importlib", ""), _HERE + os.sep)
+
+
+def caller_frame() -> Any:
+    """The frame of the code that started this import or attribute access.
+
+    Frames of importlib and of this package are skipped; None if there is none.
+    """
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_SKIPPED):
+        frame = frame.f_back
+    return frame
+
+
+def _caller_dir() -> str:
+    """Directory of the importing file; the cwd in a REPL or for ``python -c``."""
+    frame = caller_frame()
+    filename = frame.f_code.co_filename if frame is not None else ""
+    if filename and not filename.startswith("<") and os.path.isabs(filename):
+        return os.path.dirname(filename)
+    if filename and not filename.startswith("<"):
+        return os.path.dirname(os.path.abspath(filename))
+    return os.getcwd()
+
+
+FINDER = HookFinder()
+
+
+def install_finder() -> None:
+    """Append the finder once; ``import autogen_hook`` calls this."""
+    if FINDER not in sys.meta_path:
+        sys.meta_path.append(FINDER)
+
+
+class Installation:
+    """What :func:`install` returns; leaving its ``with`` block restores what was before."""
+
+    def __init__(self, previous: dict[str, object], was_installed: bool) -> None:
+        self._previous = previous
+        self._was_installed = was_installed
+
+    def uninstall(self) -> None:
+        """Undo this install(): restore the earlier settings, remove the finder if it was absent."""
+        FINDER.overrides = dict(self._previous)
+        if not self._was_installed:
+            uninstall()
+
+    def __enter__(self) -> Installation:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.uninstall()
+
+
+def install(**settings: object) -> Installation:
+    """Install the hook (idempotent) with setting overrides; later calls win.
+
+    Raises SettingsError at once for an unknown setting or a bad value.
+    """
+    _settings.check_overrides(settings)
+    previous = dict(FINDER.overrides)
+    was_installed = FINDER in sys.meta_path
+    FINDER.overrides.update(settings)
+    install_finder()
+    namespace = _settings.namespace_of(_settings.project_root_of(_caller_dir()), FINDER.overrides)
+    if namespace and namespace not in FINDER._warned and _owned_elsewhere(namespace):
+        FINDER._warned.add(namespace)
+        warn_shadowed(namespace)
+    return Installation(previous, was_installed)
+
+
+def _owned_elsewhere(namespace: str) -> bool:
+    module = sys.modules.get(namespace)
+    if module is not None:
+        return getattr(module.__spec__, "loader", None) is not _RootLoader
+    return _external.PathFinder.find_spec(namespace) is not None
+
+
+def uninstall() -> None:
+    """Remove the finder and forget install() settings; safe to call twice."""
+    while FINDER in sys.meta_path:
+        sys.meta_path.remove(FINDER)
+    FINDER.overrides = {}
+
+
+def describe(module: str, description: str) -> None:
+    """Tell the model what ``module`` is for; used when it is next generated or extended."""
+    descriptions = dict(FINDER.overrides.get("descriptions") or {})  # type: ignore[call-overload]
+    descriptions[module] = description
+    FINDER.overrides["descriptions"] = descriptions

@@ -1,0 +1,91 @@
+"""The messages sent to the model: the request, its context, and on a retry the problem."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+
+from ._request import Request
+from .context import Context
+from .providers import Message
+
+_SYSTEM = """\
+You write Python modules for autogen-hook, which creates a module the first time \
+code imports it. Reply with the complete module in a single ```python code block.
+
+Rules for the module:
+- Define every requested name at module level, with type hints and a short docstring.
+- Fit how the caller uses each name: the arguments it passes and what it does with the result.
+- Use only the Python {version} standard library and the installed packages listed.
+- Importing the module must only define things: no module-level calls, printing, I/O, \
+loops or network access.
+- Do not import from the `{namespace}` namespace; put helpers in this module with a \
+leading underscore.
+- Do not use eval, exec, subprocess, os.system or similar process control."""
+
+
+def build_messages(request: Request, context: Context, namespace: str) -> tuple[Message, ...]:
+    """The first messages of a generation: instructions, then the request."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    system = _SYSTEM.format(version=version, namespace=namespace)
+    return (Message("system", system), Message("user", _request_text(request, context)))
+
+
+def retry_messages(
+    messages: tuple[Message, ...], reply: str, problem: str
+) -> tuple[Message, ...]:
+    """The conversation for the next attempt: the rejected reply and exactly what was wrong."""
+    return (
+        *messages,
+        Message("assistant", reply),
+        Message(
+            "user",
+            f"That module was rejected:\n{problem}\n\n"
+            "Fix this and reply with the complete corrected module in one ```python block.",
+        ),
+    )
+
+
+def digest(messages: tuple[Message, ...]) -> str:
+    """A stable fingerprint of a prompt, recorded with the module."""
+    payload = json.dumps([[m.role, m.content] for m in messages], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _request_text(request: Request, context: Context) -> str:
+    existing = request.existing_source
+    names = ", ".join(request.names) or "(none named: write what the description asks for)"
+    parts = [
+        f"{'Extend' if existing else 'Write'} the module `{request.module}`.",
+        f"Requested names: {names}",
+    ]
+    if request.description:
+        parts.append(f"What the module is for:\n{request.description.strip()}")
+    caller = request.caller
+    if caller is not None and caller.statement:
+        parts.append(
+            f"The importing statement ({caller.filename}, line {caller.lineno}):\n"
+            + _indent(caller.statement)
+        )
+    if context.uses:
+        lines = [
+            f"line {u.line}{f', in {u.scope}' if u.scope else ''}:\n{_indent(u.code)}"
+            for u in context.uses
+        ]
+        parts.append("How the caller uses these names:\n" + "\n".join(lines))
+    if request.extra_context:
+        parts.append(f"More context:\n{request.extra_context.strip()}")
+    packages = ", ".join(context.packages) or "(none)"
+    parts.append(f"Installed third-party packages you may import: {packages}")
+    if existing:
+        parts.append(
+            "The module already exists. Keep every existing name working exactly as it is, add "
+            "the requested names, and reply with the whole module:\n```python\n"
+            f"{existing.rstrip()}\n```"
+        )
+    return "\n\n".join(parts)
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.splitlines())

@@ -1,0 +1,312 @@
+"""Settings: defaults < ``[tool.autogen-hook]`` in pyproject.toml < ``AUTOGEN_HOOK_*`` < install().
+
+This module sits on the warm import path, so it uses only modules Python has
+already loaded at start-up (no typing, dataclasses, re or tomllib). The parsed
+pyproject table is cached as marshal data in ``<project>/__pycache__`` keyed by
+the file's size and mtime, because importing tomllib alone costs more than a
+whole warm import.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
+ENV_PREFIX = "AUTOGEN_HOOK_"
+PYPROJECT_TABLE = "[tool.autogen-hook]"
+_CACHE_FORMAT = 1
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+_ROOT_MARKERS = ("pyproject.toml", ".git")
+
+
+def _fail(where: str, expected: str, value: object) -> None:
+    from ._errors import SettingsError
+
+    raise SettingsError(f"{where}: expected {expected}, got {value!r}")
+
+
+def _as_bool(value: object, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (str, int)):
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    _fail(where, "true or false (1/0, yes/no, on/off)", value)
+    raise AssertionError  # unreachable: _fail raises
+
+
+def _as_number(value: object, where: str, kind: type, minimum: float) -> Any:
+    try:
+        number = kind(value.strip() if isinstance(value, str) else value)  # type: ignore[operator]
+    except (TypeError, ValueError):
+        number = None
+    if isinstance(value, bool) or number is None or number < minimum:
+        noun = "a whole number" if kind is int else "a number"
+        _fail(where, f"{noun} >= {minimum:g}", value)
+    return number
+
+
+def _as_int(minimum: int) -> Callable[[object, str], int]:
+    return lambda value, where: _as_number(value, where, int, minimum)
+
+
+def _as_float(minimum: float) -> Callable[[object, str], float]:
+    return lambda value, where: _as_number(value, where, float, minimum)
+
+
+def _as_optional_str(value: object, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        _fail(where, "a string", value)
+    return value.strip() or None  # type: ignore[union-attr]
+
+
+def _as_identifier(value: object, where: str) -> str:
+    if not isinstance(value, str) or not value.strip().isidentifier():
+        _fail(where, "a Python identifier such as 'autogen'", value)
+    return value.strip()  # type: ignore[union-attr]
+
+
+def _as_names(value: object, where: str) -> tuple[str, ...]:
+    """A list of names: a TOML/Python list, or a comma-separated string from the environment."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
+        _fail(where, "a list of names or a comma-separated string", value)
+    return tuple(i.strip() for i in items if i.strip())  # type: ignore[union-attr]
+
+
+def _as_table(value: object, where: str) -> dict[str, str]:
+    if isinstance(value, str):
+        _fail(where, "a table (set it in pyproject.toml or with install())", value)
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        _fail(where, "a table of strings", value)
+    return dict(value)  # type: ignore[arg-type]
+
+
+def _as_provider(value: object, where: str) -> tuple[str, ...]:
+    names = _as_names(value, where)
+    if not names:
+        _fail(where, "at least one provider name (openai, anthropic, codegen, ...)", value)
+    return names
+
+
+def _as_path(value: object, where: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        _fail(where, "a directory path", value)
+    return os.fspath(value)  # type: ignore[arg-type]
+
+
+# name -> (parser, default, what it does). README's settings table mirrors this.
+FIELDS: dict[str, tuple[Callable[[object, str], Any], Any]] = {
+    "provider": (_as_provider, ("openai",)),
+    "model": (_as_optional_str, None),
+    "namespace": (_as_identifier, "autogen"),
+    "cache_dir": (_as_path, None),
+    "offline": (_as_bool, False),
+    "disable": (_as_bool, False),
+    "max_attempts": (_as_int(1), 3),
+    "timeout": (_as_float(0.001), 120.0),
+    "retries": (_as_int(0), 3),
+    "allow": (_as_names, ()),
+    "descriptions": (_as_table, {}),
+}
+_MERGED = ("descriptions",)  # tables: later sources add keys instead of replacing
+
+
+class Settings:
+    """One validated set of settings for one project."""
+
+    __slots__ = ("project_root", *FIELDS)
+
+    project_root: str
+    provider: tuple[str, ...]
+    model: str | None
+    namespace: str
+    cache_dir: str | None
+    offline: bool
+    disable: bool
+    max_attempts: int
+    timeout: float
+    retries: int
+    allow: tuple[str, ...]
+    descriptions: dict[str, str]
+
+    @property
+    def store_dir(self) -> str:
+        """Where generated modules live: ``cache_dir`` or ``<project>/.autogen``."""
+        return self.cache_dir or os.path.join(self.project_root, ".autogen")
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"Settings({fields})"
+
+
+def resolve(project_root: str, overrides: Mapping[str, object] | None = None) -> Settings:
+    """Build validated settings for ``project_root`` from every source, later winning."""
+    settings = Settings()
+    settings.project_root = project_root
+    layers = _layers(project_root, overrides or {})
+    for name, (parse, default) in FIELDS.items():
+        value = default
+        for where, raw, base in layers.get(name, ()):
+            parsed = parse(raw, where)
+            if name == "cache_dir" and parsed is not None:
+                parsed = os.path.join(base, parsed)
+            value = {**value, **parsed} if name in _MERGED else parsed
+        setattr(settings, name, value)
+    return settings
+
+
+def _layers(root: str, overrides: Mapping[str, object]) -> dict[str, list[tuple[str, Any, str]]]:
+    """Every raw value per field as (where it came from, value, base dir for paths)."""
+    layers: dict[str, list[tuple[str, Any, str]]] = {}
+    pyproject = os.path.join(root, "pyproject.toml")
+    for key, raw in pyproject_table(root).items():
+        name = key.replace("-", "_")
+        where = f"{key} in {PYPROJECT_TABLE} of {pyproject}"
+        layers.setdefault(_known(name, where), []).append((where, raw, root))
+    cwd = os.getcwd()
+    for name in FIELDS:
+        raw = os.environ.get(ENV_PREFIX + name.upper())
+        if raw is not None:
+            layers.setdefault(name, []).append((ENV_PREFIX + name.upper(), raw, cwd))
+    for name, raw in overrides.items():
+        where = f"install({name}=...)"
+        layers.setdefault(_known(name, where), []).append((where, raw, cwd))
+    return layers
+
+
+def _known(name: str, where: str) -> str:
+    if name not in FIELDS:
+        from ._errors import SettingsError
+
+        known = ", ".join(n.replace("_", "-") for n in FIELDS)
+        raise SettingsError(f"{where}: unknown setting {name!r}; known settings: {known}")
+    return name
+
+
+def check_overrides(overrides: Mapping[str, object]) -> None:
+    """Validate install() keywords at once, so a typo fails where it was written."""
+    for name, raw in overrides.items():
+        where = f"install({name}=...)"
+        FIELDS[_known(name, where)][0](raw, where)
+
+
+def namespace_of(project_root: str, overrides: Mapping[str, object]) -> str | None:
+    """The namespace the hook serves for this project, or None while disabled.
+
+    Cheaper than :func:`resolve`: the finder calls it for imports nobody else
+    found, and a bad value elsewhere must not break those.
+    """
+    layers = _layers(project_root, overrides)
+    for name in ("disable", "namespace"):
+        for where, raw, _ in layers.get(name, ()):
+            FIELDS[name][0](raw, where)
+    disabled = [_as_bool(raw, where) for where, raw, _ in layers.get("disable", ())]
+    if disabled and disabled[-1]:
+        return None
+    spaces = [raw.strip() for _, raw, _ in layers.get("namespace", ())]
+    return spaces[-1] if spaces else FIELDS["namespace"][1]
+
+
+_roots: dict[str, str] = {}
+
+
+def project_root_of(directory: str) -> str:
+    """Nearest ancestor of ``directory`` holding pyproject.toml or .git, else the cwd."""
+    found = _roots.get(directory)
+    if found is None:
+        found = _search_root(directory) or _search_root(os.getcwd()) or os.getcwd()
+        _roots[directory] = found
+    return found
+
+
+def _search_root(directory: str) -> str | None:
+    current = os.path.abspath(directory)
+    while True:
+        if any(os.path.exists(os.path.join(current, m)) for m in _ROOT_MARKERS):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+_tables: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+
+def pyproject_table(root: str) -> dict[str, Any]:
+    """The ``[tool.autogen-hook]`` table of ``root``'s pyproject.toml ({} if none)."""
+    path = os.path.join(root, "pyproject.toml")
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return {}
+    key = (stat.st_mtime_ns, stat.st_size)
+    memo = _tables.get(path)
+    if memo is None or memo[0] != key:
+        memo = (key, _read_table(path, key))
+        _tables[path] = memo
+    return memo[1]
+
+
+def _read_table(path: str, key: tuple[int, int]) -> dict[str, Any]:
+    cache = os.path.join(os.path.dirname(path), "__pycache__", "pyproject.autogen-hook.marshal")
+    try:
+        with open(cache, "rb") as f:
+            fmt, cached_key, table = marshal.load(f)
+        if fmt == _CACHE_FORMAT and tuple(cached_key) == key:
+            return table  # type: ignore[no-any-return]
+    except (OSError, EOFError, ValueError, TypeError):
+        pass  # a missing or broken cache is a miss
+    table = _parse_table(path)
+    if not sys.dont_write_bytecode:
+        _write_cache(cache, (_CACHE_FORMAT, key, table))
+    return table
+
+
+def _parse_table(path: str) -> dict[str, Any]:
+    with open(path, "rb") as f:
+        data = f.read()
+    if b"autogen-hook" not in data and b"autogen_hook" not in data:
+        return {}
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        from ._errors import SettingsError
+
+        raise SettingsError(f"{path} is not valid TOML: {exc}") from None
+    table = document.get("tool", {}).get("autogen-hook", {})
+    if not isinstance(table, dict):
+        _fail(f"{PYPROJECT_TABLE} of {path}", "a table", table)
+    return table
+
+
+def _write_cache(cache: str, payload: tuple[int, tuple[int, int], dict[str, Any]]) -> None:
+    try:
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        tmp = f"{cache}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            marshal.dump(payload, f)
+        os.replace(tmp, cache)
+    except (OSError, ValueError):
+        pass  # the cache is an optimisation; a read-only project still works

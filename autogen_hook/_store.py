@@ -1,0 +1,196 @@
+"""The store: generated modules as plain ``.py`` files, with metadata and locks beside them.
+
+Layout of a store directory (``<project>/.autogen`` by default)::
+
+    textutils.py          autogen.textutils: reviewable source, commit it like a lock file
+    reports/daily.py      autogen.reports.daily
+    __pycache__/          checked-hash bytecode (never stale, even within one second)
+    .meta/                diskcache: provider, model, prompt digest, attempts, times, hash
+    .locks/               one lock file per module, so one process generates and others wait
+
+Every write goes to a temporary file first and is moved into place with
+``os.replace``: a crash leaves the old state, never half a module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import sys
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ._errors import StoreError
+
+HEADER_PREFIX = "# autogen-hook:"
+_GITIGNORE = "# Written by autogen-hook: bytecode, metadata and locks are local.\n__pycache__/\n.meta/\n.locks/\n"
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+
+def source_hash(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def header(module: str, provider: str, model: str, date: str) -> str:
+    """Two comment lines on top of every generated file, for the reviewer."""
+    return (
+        f"{HEADER_PREFIX} generated module {module} ({provider}, {model}, {date}).\n"
+        f"{HEADER_PREFIX} review it like your own code; delete this file to generate it again.\n"
+    )
+
+
+def strip_header(source: str) -> str:
+    """The module without our header, as the model should see it when extending."""
+    lines = source.splitlines(keepends=True)
+    while lines and lines[0].startswith(HEADER_PREFIX):
+        lines.pop(0)
+    return "".join(lines).lstrip("\n")
+
+
+class Store:
+    """The generated modules of one namespace in one directory."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+
+    def path(self, module: str) -> str:
+        """``autogen.a.b`` is stored at ``<directory>/a/b.py``."""
+        return os.path.join(self.directory, *module.split(".")[1:]) + ".py"
+
+    def read(self, module: str) -> str | None:
+        try:
+            with open(self.path(module), encoding="utf-8") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StoreError(
+                f"cannot read the stored source of {module} at {self.path(module)}: {exc}. "
+                "Fix or delete the file.",
+                module=module,
+            ) from None
+
+    @contextlib.asynccontextmanager
+    async def lock(self, module: str) -> AsyncIterator[None]:
+        """Hold the cross-process lock of ``module``; other holders make us wait.
+
+        flock belongs to the open file, so threads of one process exclude each
+        other too, and the lock goes away with a process that dies holding it.
+        """
+        locks = os.path.join(self.directory, ".locks")
+        try:
+            os.makedirs(locks, exist_ok=True)
+            self._ensure_gitignore()
+            fd = os.open(os.path.join(locks, f"{module}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise self._write_error(module, exc) from None
+        try:
+            delay = 0.005
+            while not _try_lock(fd):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.2)
+            yield
+        finally:
+            os.close(fd)
+
+    def write(self, module: str, source: str, metadata: dict[str, Any]) -> str:
+        """Atomically replace the module's file, its bytecode and its metadata."""
+        path = self.path(module)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            _atomic_write(path, source)
+        except OSError as exc:
+            raise self._write_error(module, exc) from None
+        _compile_bytecode(path)
+        try:
+            with self._metadata() as cache:
+                cache.set(module, {**metadata, "source_sha256": source_hash(source)})
+        except Exception as exc:  # the module is stored and valid; metadata is a record
+            import warnings
+
+            warnings.warn(f"autogen-hook: could not record metadata for {module}: {exc}")
+        return path
+
+    def metadata(self, module: str) -> dict[str, Any] | None:
+        """What was recorded when ``module`` was last written, or None."""
+        with self._metadata() as cache:
+            value = cache.get(module)
+        return value if isinstance(value, dict) else None
+
+    def _metadata(self) -> Any:
+        import diskcache
+
+        return diskcache.Cache(os.path.join(self.directory, ".meta"))
+
+    def _ensure_gitignore(self) -> None:
+        path = os.path.join(self.directory, ".gitignore")
+        if not os.path.exists(path):
+            _atomic_write(path, _GITIGNORE)
+
+    def _write_error(self, module: str, exc: OSError) -> StoreError:
+        return StoreError(
+            f"cannot write {module} to the store {self.directory}: {exc}. Make the directory "
+            "writable or point the cache-dir setting (AUTOGEN_HOOK_CACHE_DIR) elsewhere.",
+            module=module,
+        )
+
+
+def _atomic_write(path: str, text: str) -> None:
+    """Write beside ``path`` under a unique name, then rename over it (umask applies)."""
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _compile_bytecode(path: str) -> None:
+    """Write checked-hash bytecode: validated by content, so a rewrite is never masked."""
+    import importlib.util
+    import py_compile
+
+    cfile = importlib.util.cache_from_source(path)
+    if sys.dont_write_bytecode:
+        with contextlib.suppress(OSError):
+            os.unlink(cfile)
+        return
+    try:
+        py_compile.compile(
+            path,
+            cfile=cfile,
+            doraise=True,
+            invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
+        )
+    except (OSError, py_compile.PyCompileError):
+        with contextlib.suppress(OSError):
+            os.unlink(cfile)  # no bytecode is fine; stale bytecode is not

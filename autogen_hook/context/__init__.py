@@ -1,0 +1,45 @@
+"""Context for the prompt: what the caller does with the names, and what is installed."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .._request import Request
+from ._caller import CallerUse, find_uses
+
+__all__ = ["CallerUse", "Context", "collect"]
+
+MAX_PACKAGES = 80
+_TOOLING = frozenset({"pip", "setuptools", "pkg_resources", "wheel", "autogen_hook"})
+
+
+@dataclass(frozen=True)
+class Context:
+    uses: tuple[CallerUse, ...] = ()
+    packages: tuple[str, ...] = ()
+
+
+def collect(request: Request) -> Context:
+    """Everything the prompt says about the surroundings of ``request``."""
+    caller = request.caller
+    uses = find_uses(caller.source, request.module, request.names) if caller and caller.source else []
+    return Context(uses=tuple(uses), packages=installed_packages())
+
+
+@lru_cache(maxsize=1)
+def installed_packages() -> tuple[str, ...]:
+    """Top-level import names of the third-party distributions installed here."""
+    import importlib.metadata
+
+    names = {
+        name
+        for name in importlib.metadata.packages_distributions()
+        if name.isidentifier()
+        and not name.startswith("_")
+        and "__" not in name  # compiled helpers such as mypyc's
+        and name not in sys.stdlib_module_names
+        and name not in _TOOLING
+    }
+    return tuple(sorted(names, key=str.lower)[:MAX_PACKAGES])

@@ -1,0 +1,94 @@
+"""Providers: the protocol, and a registry of built-in and entry-point providers.
+
+Third-party packages add a provider by declaring an entry point::
+
+    [project.entry-points."autogen_hook.providers"]
+    mine = "my_package.provider:MyProvider"   # a zero-argument factory
+
+and users select it with ``AUTOGEN_HOOK_PROVIDER=mine``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+
+from .._errors import SettingsError
+from ._base import (
+    Completion,
+    CompletionRequest,
+    Message,
+    Progress,
+    ProgressCallback,
+    Provider,
+    Usage,
+)
+
+__all__ = [
+    "Completion",
+    "CompletionRequest",
+    "Message",
+    "Progress",
+    "ProgressCallback",
+    "Provider",
+    "Usage",
+    "available",
+    "get",
+]
+
+ENTRY_POINT_GROUP = "autogen_hook.providers"
+_BUILTIN = {
+    "openai": "autogen_hook.providers._openai:OpenAIProvider",
+}
+_instances: dict[tuple[str, ...], Provider] = {}
+
+
+def available() -> list[str]:
+    """Names of every provider that can be chosen."""
+    return sorted({*_BUILTIN, *(ep.name for ep in _entry_points())})
+
+
+def get(name: str) -> Provider:
+    """The process-wide provider for ``name``; a new one if its credentials changed."""
+    factory = _factory(name)
+    environment = getattr(factory, "environment", ())
+    key = (name, *(os.environ.get(v, "") for v in environment))
+    provider = _instances.get(key)
+    if provider is None:
+        provider = factory()
+        _instances[key] = provider
+    return provider
+
+
+async def aclose_all() -> None:
+    """Close every provider's connections (at interpreter exit)."""
+    instances = list(_instances.values())
+    _instances.clear()
+    for provider in instances:
+        await provider.aclose()
+
+
+def forget_all() -> None:
+    """Drop providers without closing them: their sockets belong to a parent process."""
+    _instances.clear()
+
+
+def _factory(name: str) -> Callable[[], Provider]:
+    target = _BUILTIN.get(name)
+    if target is not None:
+        module, _, attribute = target.partition(":")
+        return getattr(importlib.import_module(module), attribute)  # type: ignore[no-any-return]
+    for entry_point in _entry_points():
+        if entry_point.name == name:
+            return entry_point.load()  # type: ignore[no-any-return]
+    raise SettingsError(
+        f"provider: unknown provider {name!r}; available: {', '.join(available())}. "
+        f"Third-party providers register under the {ENTRY_POINT_GROUP!r} entry-point group."
+    )
+
+
+def _entry_points() -> list[importlib.metadata.EntryPoint]:
+    import importlib.metadata
+
+    return list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))

@@ -1,0 +1,75 @@
+"""The provider protocol: a completion request in, a completion out.
+
+A provider only talks to its service and maps failures onto the ProviderError
+family (marking the transient ones). Retries, rate limits, circuit breaking
+and fallback happen around it, identically for every provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    """What to ask; ``model`` None means the provider's default."""
+
+    messages: tuple[Message, ...]
+    module: str
+    model: str | None = None
+    max_tokens: int = 8192
+    timeout: float = 120.0
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The model's answer; ``url`` points at a web page for it where one exists."""
+
+    text: str
+    model: str
+    usage: Usage = field(default_factory=Usage)
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A live update while a completion is produced (for the status line)."""
+
+    tokens: int = 0
+    status: str | None = None
+    url: str | None = None
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """What a provider implements; register third-party ones under the
+    ``autogen_hook.providers`` entry-point group (name -> zero-argument factory)."""
+
+    name: str
+
+    async def complete(
+        self, request: CompletionRequest, progress: ProgressCallback | None = None
+    ) -> Completion:
+        """Ask the model; raise a ProviderError (``transient=True`` to be retried)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections; called once at interpreter exit."""
+        ...

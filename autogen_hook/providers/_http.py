@@ -1,0 +1,107 @@
+"""HTTP plumbing shared by the built-in providers: one pooled client, error mapping."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+
+import httpx
+
+from .._errors import AuthenticationError, ProviderHTTPError, ProviderUnavailableError
+
+TRANSIENT_STATUSES = frozenset({408, 409, 429, 529}) | frozenset(range(500, 600))
+CONNECT_TIMEOUT = 10.0
+
+
+def new_client() -> httpx.AsyncClient:
+    """The provider's pooled client; read timeouts are set per request."""
+    from .. import __version__
+
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(120.0, connect=CONNECT_TIMEOUT),
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        headers={"user-agent": f"autogen-hook/{__version__}"},
+    )
+
+
+def request_timeout(seconds: float) -> httpx.Timeout:
+    return httpx.Timeout(seconds, connect=min(CONNECT_TIMEOUT, seconds))
+
+
+def check_status(response: httpx.Response, provider: str, credential: str) -> None:
+    """Raise the matching ProviderHTTPError for an error status; ``credential`` names the variable."""
+    status = response.status_code
+    if status < 400:
+        return
+    excerpt = body_excerpt(response)
+    where = f"{provider} answered HTTP {status} for {response.request.method} {response.request.url}"
+    if status in (401, 403):
+        raise AuthenticationError(
+            f"{where}: {excerpt}. The credential was refused: check {credential}.",
+            provider=provider,
+            status=status,
+            body=excerpt,
+        )
+    hint = {
+        400: " The request was rejected: check the model setting.",
+        404: " Check the base URL and the model name.",
+        429: " Rate limited: wait a little or lower the request rate.",
+    }.get(status, " The server failed: try again later." if status >= 500 else "")
+    raise ProviderHTTPError(
+        f"{where}: {excerpt}.{hint}",
+        provider=provider,
+        status=status,
+        body=excerpt,
+        transient=status in TRANSIENT_STATUSES,
+        retry_after=retry_after(response.headers),
+    )
+
+
+def unavailable(exc: httpx.HTTPError, provider: str, url: str, hint: str) -> ProviderUnavailableError:
+    """A transient error for a failure below HTTP (refused, reset, timed out, cut)."""
+    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+    detail = str(exc) or type(exc).__name__
+    return ProviderUnavailableError(
+        f"the request to {provider} at {url} {kind} ({detail}). {hint}",
+        provider=provider,
+        transient=True,
+    )
+
+
+def body_excerpt(response: httpx.Response, limit: int = 300) -> str:
+    """The error message from a JSON error body, else the start of the body."""
+    text = response.text
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        error = data.get("error", data)
+        message = error.get("message") if isinstance(error, dict) else error
+        if isinstance(message, str) and message:
+            text = message
+    text = " ".join(text.split())
+    return (text[:limit] + "...") if len(text) > limit else (text or "(empty body)")
+
+
+def retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds the server asked us to wait: ``retry-after-ms``, or ``Retry-After`` in seconds or as a date."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return max(0.0, float(raw_ms) / 1000)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
