@@ -101,8 +101,7 @@ class Store:
         """
         locks = os.path.join(self.directory, ".locks")
         try:
-            os.makedirs(locks, exist_ok=True)
-            self._ensure_gitignore()
+            self._prepare(locks)
             fd = os.open(os.path.join(locks, f"{module}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise self._write_error(module, exc) from None
@@ -119,7 +118,7 @@ class Store:
         """Atomically replace the module's file, its bytecode and its metadata."""
         path = self.path(module)
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+            self._prepare(os.path.dirname(path))
             _atomic_write(path, source)
         except OSError as exc:
             raise self._write_error(module, exc) from None
@@ -144,10 +143,12 @@ class Store:
 
         return diskcache.Cache(os.path.join(self.directory, ".meta"))
 
-    def _ensure_gitignore(self) -> None:
-        path = os.path.join(self.directory, ".gitignore")
-        if not os.path.exists(path):
-            _atomic_write(path, _GITIGNORE)
+    def _prepare(self, directory: str) -> None:
+        """Create ``directory`` inside the store, and the store's .gitignore with it."""
+        os.makedirs(directory, exist_ok=True)
+        gitignore = os.path.join(self.directory, ".gitignore")
+        if not os.path.exists(gitignore):
+            _atomic_write(gitignore, _GITIGNORE)
 
     def _write_error(self, module: str, exc: OSError) -> StoreError:
         return StoreError(

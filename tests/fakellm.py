@@ -5,6 +5,7 @@ what was sent (``server.requests``). Replies are steps:
 
 * ``Code(src)`` / ``Text(s)``  a normal completion (streamed as SSE if the request asks)
 * ``Status(429, headers=...)`` an HTTP error in the provider's error format
+* ``Raw(body)``                a malformed body
 * ``Drop()``                   close the connection without answering
 * ``Cut(chars)``               start streaming, then cut the connection mid-way
 * ``Slow(seconds, step)``      wait, then answer with ``step``
@@ -42,6 +43,15 @@ class Status:
     status: int
     message: str = "scripted error"
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Raw:
+    """A body sent as-is, for malformed answers."""
+
+    body: str
+    status: int = 200
+    content_type: str = "application/json"
 
 
 @dataclass
@@ -178,6 +188,8 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
                     {"error": {"message": step.message, "type": "scripted", "code": step.status}},
                     step.headers,
                 )
+            elif isinstance(step, Raw):
+                self._send(step.status, step.body.encode(), step.content_type)
             elif isinstance(step, Cut):
                 self._openai_stream("x" * 500, "fake-model", cut_after=step.chars)
             elif isinstance(step, Text):
@@ -189,9 +201,13 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 raise TypeError(f"unknown step {step!r}")
 
         def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(payload).encode()
+            self._send(status, json.dumps(payload).encode(), "application/json", headers)
+
+        def _send(
+            self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None
+        ) -> None:
             self.send_response(status)
-            self.send_header("content-type", "application/json")
+            self.send_header("content-type", content_type)
             self.send_header("content-length", str(len(data)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)

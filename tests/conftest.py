@@ -1,0 +1,95 @@
+"""Shared fixtures: a local LLM server, a throwaway project, and a fresh interpreter per scenario."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from fakellm import FakeLLM  # noqa: E402
+
+_PROVIDER_VARIABLES = ("OPENAI_", "ANTHROPIC_", "CODEGEN_", "AUTOGEN_HOOK_")
+
+
+@pytest.fixture
+def llm() -> Iterator[FakeLLM]:
+    """A fresh local server for each test, stopped afterwards."""
+    with FakeLLM() as server:
+        yield server
+
+
+@dataclass
+class Project:
+    """A temporary project directory whose scripts run in fresh interpreters."""
+
+    root: Path
+    env: dict[str, str]
+
+    @property
+    def store(self) -> Path:
+        return self.root / ".autogen"
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+        return path
+
+    def run(
+        self, script: str, *, env: dict[str, str] | None = None, timeout: float = 60, name: str = "main.py"
+    ) -> subprocess.CompletedProcess[str]:
+        """Write ``script`` to ``name`` and run it with this project's environment."""
+        self.write(name, script)
+        return self.run_file(name, env=env, timeout=timeout)
+
+    def run_file(
+        self, name: str, *, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, name],
+            cwd=self.root,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def popen(self, name: str, *, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, name],
+            cwd=self.root,
+            env={**self.env, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+
+def clean_env() -> dict[str, str]:
+    """The test runner's environment without any provider or autogen-hook variable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_PROVIDER_VARIABLES)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["AUTOGEN_HOOK_RETRIES"] = "0"  # tests that want retries say so
+    return env
+
+
+@pytest.fixture
+def project(tmp_path: Path, llm: FakeLLM) -> Project:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0"\n')
+    return Project(root=root, env={**clean_env(), **llm.env()})
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    """The script's stdout, failing the test with its stderr if it did not exit 0."""
+    assert result.returncode == 0, f"exit {result.returncode}\n--- stderr ---\n{result.stderr}"
+    return result.stdout

@@ -1,0 +1,201 @@
+"""Activation: the .pth start-up hook, install()/uninstall(), the namespace, offline mode."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import Project, clean_env, ok
+from fakellm import Code, FakeLLM
+
+GOOD = 'def f() -> int:\n    """One."""\n    return 1\n'
+
+
+def test_pth_activates_the_hook_with_only_the_standard_library(tmp_path: object) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys; print(sys.meta_path[-1].__class__.__name__);"
+         "print(sorted(m for m in sys.modules if m.startswith('autogen_hook')))"],
+        env=clean_env(), capture_output=True, text=True, check=True,
+    ).stdout.split("\n")
+    assert out[0] == "HookFinder"
+    assert out[1] == "['autogen_hook', 'autogen_hook._finder', 'autogen_hook._settings']"
+
+
+def test_disable_switches_the_startup_hook_off(project: Project, llm: FakeLLM) -> None:
+    out = ok(
+        project.run(
+            """
+            import sys
+            print("autogen_hook" in sys.modules)
+            try:
+                from autogen.t import f
+            except ModuleNotFoundError as exc:
+                print(type(exc).__name__)
+            """,
+            env={"AUTOGEN_HOOK_DISABLE": "1"},
+        )
+    )
+    assert out.split() == ["False", "ModuleNotFoundError"]
+    assert llm.chat_requests() == []
+
+
+def test_import_is_idempotent_and_uninstall_is_clean(project: Project) -> None:
+    out = ok(
+        project.run(
+            """
+            import sys, importlib
+            import autogen_hook
+            importlib.reload(autogen_hook)
+            print(sum(type(f).__name__ == "HookFinder" for f in sys.meta_path))
+            autogen_hook.uninstall()
+            autogen_hook.uninstall()
+            print(sum(type(f).__name__ == "HookFinder" for f in sys.meta_path))
+            try:
+                import autogen.t
+            except ModuleNotFoundError:
+                print("gone")
+            """
+        )
+    )
+    assert out.split() == ["1", "0", "gone"]
+
+
+def test_install_handle_is_a_context_manager(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Code(GOOD))
+    out = ok(
+        project.run(
+            """
+            import sys
+            import autogen_hook
+            autogen_hook.uninstall()
+            with autogen_hook.install(namespace="made") as handle:
+                from made.t import f
+                print(f(), type(handle).__name__)
+            print(any(type(x).__name__ == "HookFinder" for x in sys.meta_path))
+            """
+        )
+    )
+    assert out.split() == ["1", "Installation", "False"]
+    assert (project.store / "t.py").exists()
+
+
+def test_install_keywords_override_the_environment(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Code(GOOD))
+    script = "import autogen_hook\nautogen_hook.install(offline=False)\nfrom autogen.t import f\nprint(f())\n"
+    out = ok(project.run(script, env={"AUTOGEN_HOOK_OFFLINE": "1"}))
+    assert out.strip() == "1"
+    assert len(llm.chat_requests()) == 1
+
+
+def test_namespace_setting_from_pyproject(project: Project, llm: FakeLLM) -> None:
+    project.write(
+        "pyproject.toml", '[project]\nname = "x"\n\n[tool.autogen-hook]\nnamespace = "gen"\n'
+    )
+    llm.openai.push(Code(GOOD))
+    out = ok(
+        project.run(
+            """
+            from gen.t import f
+            print(f())
+            try:
+                import autogen.t
+            except ModuleNotFoundError:
+                print("autogen not served")
+            """
+        )
+    )
+    assert out.split("\n")[:2] == ["1", "autogen not served"]
+
+
+def test_real_package_owning_the_namespace_wins_with_one_warning(
+    project: Project, llm: FakeLLM
+) -> None:
+    project.write("autogen/__init__.py", "REAL = True\n")
+    result = project.run(
+        """
+        import warnings
+        warnings.simplefilter("always")
+        import autogen
+        print(autogen.REAL)
+        for _ in range(2):
+            try:
+                from autogen.textutils import slugify
+            except ModuleNotFoundError as exc:
+                print(type(exc).__name__)
+        """
+    )
+    assert ok(result).split() == ["True", "ModuleNotFoundError", "ModuleNotFoundError"]
+    assert result.stderr.count("belongs to a real package") == 1
+    assert "AUTOGEN_HOOK_NAMESPACE" in result.stderr
+    assert llm.chat_requests() == []
+
+
+def test_install_warns_when_the_namespace_is_taken(project: Project) -> None:
+    project.write("autogen/__init__.py", "")
+    result = project.run("import autogen_hook\nautogen_hook.install()\n")
+    assert "belongs to a real package" in ok(result) + result.stderr
+
+
+def test_offline_mode_names_the_module_and_how_to_generate_it(
+    project: Project, llm: FakeLLM
+) -> None:
+    out = ok(
+        project.run(
+            """
+            try:
+                from autogen.t import f
+            except ModuleNotFoundError as exc:
+                print(type(exc).__name__, exc.name)
+                print(exc)
+            """,
+            env={"AUTOGEN_HOOK_OFFLINE": "1"},
+        )
+    )
+    assert out.startswith("NotGeneratedError autogen.t")
+    assert "no stored source for f" in out and "AUTOGEN_HOOK_OFFLINE=0" in out
+    assert str(project.store / "t.py") in out
+    assert llm.chat_requests() == []
+
+
+def test_offline_mode_still_serves_the_store(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Code(GOOD))
+    ok(project.run("from autogen.t import f\n"))
+    out = ok(project.run("from autogen.t import f\nprint(f())\n", env={"AUTOGEN_HOOK_OFFLINE": "1"}))
+    assert out.strip() == "1"
+
+
+def test_other_imports_are_untouched(project: Project) -> None:
+    out = ok(
+        project.run(
+            """
+            import sys
+            finder = sys.meta_path[-1]
+            print(finder.find_spec("json"), finder.find_spec("not_installed_anywhere"))
+            try:
+                import not_installed_anywhere
+            except ModuleNotFoundError as exc:
+                print(type(exc).__name__)
+            """
+        )
+    )
+    assert out.split() == ["None", "None", "ModuleNotFoundError"]
+
+
+def test_dunder_and_private_names_are_never_generated(project: Project, llm: FakeLLM) -> None:
+    out = ok(
+        project.run(
+            """
+            import autogen.t as t
+            print(hasattr(t, "__wrapped__"), hasattr(t, "_private"), hasattr(t, "__all__"))
+            """
+        )
+    )
+    assert out.split() == ["False", "False", "False"]
+    assert llm.chat_requests() == []
+
+
+def test_command_line_help() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "autogen_hook", "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "usage: autogen-hook" in result.stdout

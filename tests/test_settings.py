@@ -1,0 +1,125 @@
+"""Settings: pyproject < environment < install(), each validated with the setting named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import Project, ok
+
+from autogen_hook import SettingsError
+from autogen_hook._settings import resolve
+
+
+def write_pyproject(root: Path, table: str) -> None:
+    (root / "pyproject.toml").write_text(f"[project]\nname='x'\n\n[tool.autogen-hook]\n{table}\n")
+
+
+def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PROVIDER", "MODEL", "NAMESPACE", "OFFLINE", "MAX_ATTEMPTS", "RETRIES"):
+        monkeypatch.delenv(f"AUTOGEN_HOOK_{name}", raising=False)
+    settings = resolve(str(tmp_path))
+    assert settings.provider == ("openai",)
+    assert settings.namespace == "autogen"
+    assert settings.max_attempts == 3 and settings.offline is False
+    assert settings.store_dir == str(tmp_path / ".autogen")
+
+
+def test_later_sources_win(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_pyproject(tmp_path, 'model = "from-pyproject"\nmax-attempts = 5\ntimeout = 9')
+    monkeypatch.setenv("AUTOGEN_HOOK_MODEL", "from-env")
+    monkeypatch.setenv("AUTOGEN_HOOK_TIMEOUT", "7.5")
+    settings = resolve(str(tmp_path), {"timeout": 3})
+    assert settings.model == "from-env"
+    assert settings.max_attempts == 5
+    assert settings.timeout == 3.0
+
+
+def test_descriptions_merge_across_sources(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, '[tool.autogen-hook.descriptions]\n"autogen.a" = "A"\n"autogen.b" = "B"')
+    settings = resolve(str(tmp_path), {"descriptions": {"autogen.b": "B2"}})
+    assert settings.descriptions == {"autogen.a": "A", "autogen.b": "B2"}
+
+
+def test_provider_list_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOGEN_HOOK_PROVIDER", "openai, anthropic")
+    assert resolve(str(tmp_path)).provider == ("openai", "anthropic")
+
+
+def test_relative_cache_dir_from_pyproject_is_relative_to_the_project(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, 'cache-dir = "generated"')
+    assert resolve(str(tmp_path)).store_dir == str(tmp_path / "generated")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("AUTOGEN_HOOK_MAX_ATTEMPTS", "many", "AUTOGEN_HOOK_MAX_ATTEMPTS: expected a whole number >= 1, got 'many'"),
+        ("AUTOGEN_HOOK_MAX_ATTEMPTS", "0", "expected a whole number >= 1"),
+        ("AUTOGEN_HOOK_OFFLINE", "maybe", "AUTOGEN_HOOK_OFFLINE: expected true or false"),
+        ("AUTOGEN_HOOK_TIMEOUT", "-1", "AUTOGEN_HOOK_TIMEOUT: expected a number"),
+        ("AUTOGEN_HOOK_NAMESPACE", "not valid", "AUTOGEN_HOOK_NAMESPACE: expected a Python identifier"),
+        ("AUTOGEN_HOOK_DESCRIPTIONS", "x", "AUTOGEN_HOOK_DESCRIPTIONS: expected a table"),
+    ],
+)
+def test_bad_environment_values_name_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        resolve(str(tmp_path))
+
+
+def test_bad_pyproject_value_names_key_and_file(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, 'max-attempts = "three"')
+    with pytest.raises(SettingsError) as info:
+        resolve(str(tmp_path))
+    assert "max-attempts in [tool.autogen-hook] of" in str(info.value)
+    assert str(tmp_path / "pyproject.toml") in str(info.value)
+
+
+def test_unknown_setting_is_an_error_listing_the_known_ones(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, 'namepsace = "gen"')
+    with pytest.raises(SettingsError, match="unknown setting 'namepsace'.*namespace"):
+        resolve(str(tmp_path))
+
+
+def test_invalid_toml_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.autogen-hook\nmodel = 1\n")
+    with pytest.raises(SettingsError, match="is not valid TOML"):
+        resolve(str(tmp_path))
+
+
+def test_settings_errors_are_import_and_value_errors() -> None:
+    assert issubclass(SettingsError, ImportError) and issubclass(SettingsError, ValueError)
+
+
+def test_install_rejects_bad_keywords_at_once() -> None:
+    import autogen_hook
+
+    with pytest.raises(SettingsError, match=r"install\(max_attempts=...\): expected a whole number"):
+        autogen_hook.install(max_attempts="x")
+    with pytest.raises(SettingsError, match="unknown setting 'modle'"):
+        autogen_hook.install(modle="gpt")
+
+
+def test_pyproject_table_is_cached_and_the_cache_follows_edits(project: Project) -> None:
+    write_pyproject(project.root, 'namespace = "gen"')
+    script = "import autogen_hook._settings as s, os\nprint(s.namespace_of(os.getcwd(), {}))\n"
+    assert ok(project.run(script)).strip() == "gen"
+    cache = project.root / "__pycache__" / "pyproject.autogen-hook.marshal"
+    assert cache.exists()
+    write_pyproject(project.root, 'namespace = "other"  # edited')
+    assert ok(project.run(script)).strip() == "other"
+    cache.write_bytes(b"garbage")
+    assert ok(project.run(script)).strip() == "other"
+
+
+def test_bad_setting_surfaces_on_import_as_import_error(project: Project) -> None:
+    out = ok(
+        project.run(
+            "try:\n    from autogen.t import f\nexcept ImportError as e:\n    print(type(e).__name__, e)\n",
+            env={"AUTOGEN_HOOK_MAX_ATTEMPTS": "lots"},
+        )
+    )
+    assert out.startswith("SettingsError AUTOGEN_HOOK_MAX_ATTEMPTS")

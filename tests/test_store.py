@@ -1,0 +1,154 @@
+"""The store: real source files, atomic writes, metadata, locks, and a light warm path."""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import Project, ok
+from fakellm import Code, FakeLLM, Slow
+
+from autogen_hook._store import Store
+
+FAILING = '''
+def parse_price(text: str) -> float:
+    """A price from text like '$3.50'."""
+    cleaned = text.strip().lstrip("$")
+    if not cleaned:
+        raise ValueError("empty price text")
+    return float(cleaned)
+'''
+
+
+def test_traceback_and_inspect_show_the_generated_source(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Code(FAILING))
+    result = project.run(
+        """
+        import inspect
+        from autogen.money import parse_price
+        print(inspect.getsource(parse_price).splitlines()[0])
+        parse_price("  ")
+        """
+    )
+    assert result.returncode == 1
+    assert result.stdout.strip() == "def parse_price(text: str) -> float:"
+    stored = str(project.store / "money.py")
+    assert f'File "{stored}", line' in result.stderr
+    assert 'raise ValueError("empty price text")' in result.stderr
+
+
+def test_checked_hash_bytecode_is_written_next_to_the_source(
+    project: Project, llm: FakeLLM
+) -> None:
+    llm.openai.push(Code(FAILING))
+    ok(project.run("from autogen.money import parse_price\n"))
+    [pyc] = (project.store / "__pycache__").glob("money.*.pyc")
+    flags = struct.unpack("<I", pyc.read_bytes()[4:8])[0]
+    assert flags == 0b11  # hash-based and checked: a rewrite can never load stale code
+
+
+def test_metadata_records_provenance(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Code("def f(:"), Code(FAILING, model="model-x"))
+    ok(project.run("from autogen.money import parse_price\n"))
+    meta = Store(str(project.store)).metadata("autogen.money")
+    assert meta is not None
+    assert meta["provider"] == "openai" and meta["model"] == "model-x"
+    assert meta["attempts"] == 2 and len(meta["problems"]) == 1
+    assert meta["names"] == ["parse_price"]
+    assert len(meta["prompt_sha256"]) == 64 and len(meta["source_sha256"]) == 64
+    assert meta["written_at"].endswith("+00:00")
+    gitignore = (project.store / ".gitignore").read_text()
+    assert ".meta/" in gitignore and "__pycache__/" in gitignore
+
+
+def test_warm_import_loads_nothing_heavy(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Code(FAILING))
+    ok(project.run("from autogen.money import parse_price\n"))
+    out = ok(
+        project.run(
+            """
+            import sys
+            from autogen.money import parse_price
+            heavy = ["httpx", "pydantic", "black", "tree_sitter", "diskcache", "tenacity", "asyncio", "tomllib"]
+            print(parse_price("$2"), [m for m in heavy if m in sys.modules])
+            """
+        )
+    )
+    assert out.strip() == "2.0 []"
+
+
+def test_two_processes_racing_make_one_request(project: Project, llm: FakeLLM) -> None:
+    llm.openai.responder = lambda request: Slow(1.0, Code(FAILING))
+    project.write("race.py", "from autogen.money import parse_price\nprint(parse_price('$1'))\n")
+    first, second = project.popen("race.py"), project.popen("race.py")
+    outputs = [p.communicate(timeout=60) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outputs
+    assert [o[0].strip() for o in outputs] == ["1.0", "1.0"]
+    assert len(llm.chat_requests()) == 1
+
+
+def test_write_is_atomic_when_the_process_fails_midway(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(str(tmp_path / ".autogen"))
+    path = store.write("autogen.m", "X = 1\n", {})
+
+    def crash(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(ImportError, match="cannot write autogen.m .*disk full"):
+        store.write("autogen.m", "X = 2\n", {})
+    assert Path(path).read_text() == "X = 1\n"
+    assert sorted(p.name for p in Path(path).parent.iterdir() if p.is_file()) == [".gitignore", "m.py"]
+
+
+def test_unwritable_store_is_a_clear_error(project: Project, llm: FakeLLM) -> None:
+    if os.geteuid() == 0:
+        blocker = project.root / "blocked"
+        blocker.write_text("a file, not a directory")
+        store = blocker / "store"
+    else:  # pragma: no cover - depends on who runs the tests
+        store = Path("/proc/autogen-hook-store")
+    llm.openai.push(Code(FAILING))
+    result = project.run(
+        "from autogen.money import parse_price\n", env={"AUTOGEN_HOOK_CACHE_DIR": str(store)}
+    )
+    assert "StoreError" in result.stderr and "cache-dir setting" in result.stderr
+
+
+def test_cache_dir_setting_moves_the_store(project: Project, llm: FakeLLM, tmp_path: Path) -> None:
+    llm.openai.push(Code(FAILING))
+    elsewhere = tmp_path / "elsewhere"
+    ok(project.run("from autogen.money import parse_price\n", env={"AUTOGEN_HOOK_CACHE_DIR": str(elsewhere)}))
+    assert (elsewhere / "money.py").exists() and not project.store.exists()
+
+
+def test_store_sits_at_the_project_root_of_the_importing_file(
+    project: Project, llm: FakeLLM
+) -> None:
+    llm.openai.push(Code(FAILING))
+    project.write("pkg/deep/script.py", "from autogen.money import parse_price\n")
+    ok(project.run_file("pkg/deep/script.py"))
+    assert (project.store / "money.py").exists()
+
+
+def test_repl_without_a_file_uses_the_current_directory(project: Project, llm: FakeLLM) -> None:
+    import subprocess
+
+    llm.openai.push(Code(FAILING))
+    (project.root / "pyproject.toml").unlink()
+    result = subprocess.run(
+        [sys.executable, "-"],
+        input="from autogen.money import parse_price\nprint(parse_price('3'))\n",
+        cwd=project.root,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok(result).strip() == "3.0"
+    assert (project.store / "money.py").exists()

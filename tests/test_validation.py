@@ -1,0 +1,147 @@
+"""Validation: each check on its own, and the retry loop that feeds problems back to the model."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from conftest import Project, ok
+from fakellm import Code, FakeLLM, Text, prompt_of
+
+from autogen_hook._validate import Problem, validate
+from autogen_hook._validate._extract import extract_code
+
+GOOD = 'def f(x: int) -> int:\n    """Twice."""\n    return 2 * x\n'
+
+
+def check(code: str, names: tuple[str, ...] = ("f",), allow: tuple[str, ...] = ()) -> str:
+    return asyncio.run(
+        validate(
+            f"```python\n{code}\n```",
+            module="autogen.t",
+            names=names,
+            kept=set(),
+            filename="/tmp/autogen-t.py",
+            namespace="autogen",
+            allow=allow,
+        )
+    )
+
+
+def problem(code: str, **kwargs: object) -> str:
+    with pytest.raises(Problem) as info:
+        check(code, **kwargs)  # type: ignore[arg-type]
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        f"```python\n{GOOD}```",
+        f"Sure!\n```py\n{GOOD}```\nUse it like `f(2)`.",
+        GOOD,
+        f"<think>maybe ```python\nbad(\n```</think>\n```python\n{GOOD}```",
+        f"```python\n{GOOD}",  # truncated: fence never closed
+        f"Example:\n```python\nprint(f(2))\n```\nModule:\n```python\n{GOOD}```",
+    ],
+)
+def test_extracts_the_module_from_replies(reply: str) -> None:
+    assert extract_code(reply, ("f",)).strip() == GOOD.strip()
+
+
+def test_good_code_is_returned_black_formatted() -> None:
+    assert check("def f(x:int)->int:\n  '''Twice.'''\n  return 2*x") == (
+        'def f(x: int) -> int:\n    """Twice."""\n    return 2 * x\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("def f(:\n    pass", "line 1"),
+        ("def g():\n    return 1", "not defined at module level: f"),
+        ("import not_a_real_package_xyz\n" + GOOD, "'not_a_real_package_xyz', which is not installed"),
+        ("from autogen.other import helper\n" + GOOD, "generated namespace 'autogen'"),
+        ("from . import sibling\n" + GOOD, "relative imports"),
+        ("import os\nos.system('rm -rf /')\n" + GOOD, "module-level call"),
+        (GOOD + "def g():\n    import subprocess\n    subprocess.run(['ls'])\n", "safety policy"),
+        (GOOD + "def g(s):\n    return eval(s)\n", "uses eval"),
+        (GOOD + "for i in range(3):\n    pass\n", "module-level for"),
+        ("raise RuntimeError('boom at import')\n" + GOOD, "RuntimeError: boom at import"),
+        ("def f(x=undefined_name):\n    return x\n", "NameError"),
+    ],
+)
+def test_each_check_names_the_problem(code: str, expected: str) -> None:
+    assert expected in problem(code)
+
+
+def test_optional_imports_and_main_guard_are_allowed() -> None:
+    code = (
+        "try:\n    import not_a_real_package_xyz as fast\nexcept ImportError:\n    fast = None\n"
+        + GOOD
+        + "if __name__ == '__main__':\n    print(f(2))\n"
+    )
+    assert "def f" in check(code)
+
+
+def test_allow_setting_lifts_a_policy_rule() -> None:
+    code = GOOD + "def g():\n    import subprocess\n    return subprocess.run(['true']).returncode\n"
+    assert "subprocess.run" in check(code, allow=("subprocess",))
+
+
+def test_own_function_named_like_a_builtin_is_not_the_builtin() -> None:
+    assert "def compile" in check("def compile(x):\n    return x\n" + GOOD)
+
+
+def test_invalid_then_valid_code_is_retried_with_the_exact_problem(
+    project: Project, llm: FakeLLM
+) -> None:
+    llm.openai.push(Code("def f(:\n    pass"), Code(GOOD))
+    assert ok(project.run("from autogen.t import f\nprint(f(4))\n")).strip() == "8"
+    first, second = llm.chat_requests()
+    assert len(second.body["messages"]) == len(first.body["messages"]) + 2
+    assistant, feedback = second.body["messages"][-2:]
+    assert assistant["role"] == "assistant" and "def f(:" in assistant["content"]
+    assert "That module was rejected" in feedback["content"] and "line 1" in feedback["content"]
+
+
+def test_every_attempt_failing_raises_with_each_problem_and_stores_nothing(
+    project: Project, llm: FakeLLM
+) -> None:
+    llm.openai.push(Text("I cannot help with that."), Code("def g():\n    pass"), Code("def f(:"))
+    out = ok(
+        project.run(
+            """
+            try:
+                from autogen.t import f
+            except ImportError as exc:
+                print(type(exc).__name__, exc.name)
+                print(exc)
+            """
+        )
+    )
+    assert out.startswith("ValidationFailedError autogen.t")
+    assert "all 3 attempts failed" in out
+    assert "attempt 1:" in out and "attempt 2: these requested names are not defined" in out
+    assert "attempt 3: line 1" in out
+    assert len(llm.chat_requests()) == 3
+    assert not (project.store / "t.py").exists()
+    assert not [p for p in project.store.rglob("*.py")]
+
+
+def test_max_attempts_setting_limits_the_attempts(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Code("def f(:"), Code("def f(:"))
+    result = project.run(
+        "from autogen.t import f\n", env={"AUTOGEN_HOOK_MAX_ATTEMPTS": "2"}
+    )
+    assert "ValidationFailedError" in result.stderr and "all 2 attempts" in result.stderr
+    assert len(llm.chat_requests()) == 2
+
+
+def test_policy_problem_is_sent_back(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(
+        Code("import os\n\ndef f(x: int) -> int:\n    os.system('echo hi')\n    return x\n"),
+        Code(GOOD),
+    )
+    ok(project.run("from autogen.t import f\n"))
+    assert "safety policy" in prompt_of(llm.chat_requests()[1])
