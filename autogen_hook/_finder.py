@@ -180,8 +180,18 @@ def _caller_dir() -> str:
 FINDER = HookFinder()
 
 
+_BOOT = "AutogenHookBootFinder"  # the stand-in autogen_hook.pth installs at start-up
+
+
 def install_finder() -> None:
-    """Append the finder once; ``import autogen_hook`` calls this."""
+    """Put the finder at the end of sys.meta_path once; ``import autogen_hook`` calls this.
+
+    The start-up stand-in is replaced in place: Python may be iterating over
+    sys.meta_path right now (the stand-in imports us from inside find_spec).
+    """
+    boots = [i for i, f in enumerate(sys.meta_path) if type(f).__name__ == _BOOT]
+    if boots and FINDER not in sys.meta_path:
+        sys.meta_path[boots[0]] = FINDER
     if FINDER not in sys.meta_path:
         sys.meta_path.append(FINDER)
 
@@ -194,7 +204,7 @@ class Installation:
         self._was_installed = was_installed
 
     def uninstall(self) -> None:
-        """Undo this install(): restore the earlier settings, remove the finder if it was absent."""
+        """Undo this install(): restore earlier settings; remove the finder if it was absent."""
         FINDER.overrides = dict(self._previous)
         if not self._was_installed:
             uninstall()
@@ -237,8 +247,7 @@ def _owned_elsewhere(namespace: str) -> bool:
 
 def uninstall() -> None:
     """Remove the finder and forget install() settings; safe to call twice."""
-    while FINDER in sys.meta_path:
-        sys.meta_path.remove(FINDER)
+    sys.meta_path[:] = [f for f in sys.meta_path if f is not FINDER and type(f).__name__ != _BOOT]
     FINDER.overrides = {}
 
 

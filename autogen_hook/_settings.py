@@ -175,10 +175,9 @@ def resolve(project_root: str, overrides: Mapping[str, object] | None = None) ->
 def _layers(root: str, overrides: Mapping[str, object]) -> dict[str, list[tuple[str, Any, str]]]:
     """Every raw value per field as (where it came from, value, base dir for paths)."""
     layers: dict[str, list[tuple[str, Any, str]]] = {}
-    pyproject = os.path.join(root, "pyproject.toml")
     for key, raw in pyproject_table(root).items():
         name = key.replace("-", "_")
-        where = f"{key} in {PYPROJECT_TABLE} of {pyproject}"
+        where = _where(key, root)
         layers.setdefault(_known(name, where), []).append((where, raw, root))
     cwd = os.getcwd()
     for name in FIELDS:
@@ -210,18 +209,27 @@ def check_overrides(overrides: Mapping[str, object]) -> None:
 def namespace_of(project_root: str, overrides: Mapping[str, object]) -> str | None:
     """The namespace the hook serves for this project, or None while disabled.
 
-    Cheaper than :func:`resolve`: the finder calls it for imports nobody else
-    found, and a bad value elsewhere must not break those.
+    Cheaper than :func:`resolve`, which the finder cannot afford for every
+    import nobody else found: it reads only ``disable`` and ``namespace``.
     """
-    layers = _layers(project_root, overrides)
+    table = pyproject_table(project_root)
+    values: dict[str, object] = {}
     for name in ("disable", "namespace"):
-        for where, raw, _ in layers.get(name, ()):
-            FIELDS[name][0](raw, where)
-    disabled = [_as_bool(raw, where) for where, raw, _ in layers.get("disable", ())]
-    if disabled and disabled[-1]:
+        for key in (name, ENV_PREFIX + name.upper()):
+            source = table if key == name else os.environ
+            if key in source:
+                values[name] = FIELDS[name][0](source[key], _where(key, project_root))
+        if name in overrides:
+            values[name] = FIELDS[name][0](overrides[name], f"install({name}=...)")
+    if values.get("disable"):
         return None
-    spaces = [raw.strip() for _, raw, _ in layers.get("namespace", ())]
-    return spaces[-1] if spaces else FIELDS["namespace"][1]
+    return values.get("namespace", FIELDS["namespace"][1])  # type: ignore[return-value]
+
+
+def _where(key: str, project_root: str) -> str:
+    if key.startswith(ENV_PREFIX):
+        return key
+    return f"{key} in {PYPROJECT_TABLE} of {os.path.join(project_root, 'pyproject.toml')}"
 
 
 _roots: dict[str, str] = {}
