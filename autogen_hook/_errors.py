@@ -124,3 +124,8 @@ class ProviderUnavailableError(ProviderError):
 
 class ProviderResponseError(ProviderError):
     """The provider's answer did not have the expected shape."""
+
+
+for _error in list(globals().values()):  # tracebacks say autogen_hook.X, the public name
+    if isinstance(_error, type) and issubclass(_error, AutogenHookError):
+        _error.__module__ = "autogen_hook"

@@ -152,7 +152,12 @@ def warn_shadowed(namespace: str) -> None:
 
 
 _HERE = os.path.dirname(__file__)
-_SKIPPED = ("<frozen importlib", os.path.join(os.path.dirname(os.__file__), "importlib", ""), _HERE + os.sep)
+_SKIPPED = (  # importlib, this package, and the start-up stand-in from autogen_hook.pth
+    "<frozen importlib",
+    os.path.join(os.path.dirname(os.__file__), "importlib", ""),
+    _HERE + os.sep,
+    "<autogen-hook boot>",
+)
 
 
 def caller_frame() -> Any:

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from types import ModuleType
 
 from . import _runtime, providers
-from ._errors import GenerationCycleError, NotGeneratedError, ValidationFailedError
+from ._errors import AutogenHookError, GenerationCycleError, NotGeneratedError, ValidationFailedError
 from ._finder import FINDER, StoredLoader, caller_frame
 from ._prompt import build_messages, digest, retry_messages
 from ._request import Request, caller_site, names_from_statement
@@ -62,7 +62,10 @@ def provide(module_name: str, name: str) -> object:
         caller=caller_site(frame),
     )
     with _cycle_guard(module_name):
-        result = _runtime.run(generate(request, settings))
+        try:
+            result = _runtime.run(generate(request, settings))
+        except AutogenHookError as exc:  # the message says it all; drop the event-loop frames
+            raise exc.with_traceback(None) from None
     _exec_stored(module, result.path)
     try:
         return module.__dict__[name]

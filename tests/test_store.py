@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+import subprocess
 import sys
 from pathlib import Path
 
@@ -136,9 +137,23 @@ def test_store_sits_at_the_project_root_of_the_importing_file(
     assert (project.store / "money.py").exists()
 
 
-def test_repl_without_a_file_uses_the_current_directory(project: Project, llm: FakeLLM) -> None:
-    import subprocess
+def test_store_follows_the_importing_file_not_the_working_directory(
+    project: Project, llm: FakeLLM, tmp_path: Path
+) -> None:
+    llm.openai.push(Code(FAILING))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "pyproject.toml").write_text("[project]\nname = 'other'\n")
+    script = project.write("tool.py", "from autogen.money import parse_price\nprint(parse_price('4'))\n")
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=elsewhere, env=project.env, capture_output=True, text=True
+    )
+    assert ok(result).strip() == "4.0"
+    assert (project.store / "money.py").exists()
+    assert not (elsewhere / ".autogen").exists()
 
+
+def test_repl_without_a_file_uses_the_current_directory(project: Project, llm: FakeLLM) -> None:
     llm.openai.push(Code(FAILING))
     (project.root / "pyproject.toml").unlink()
     result = subprocess.run(
