@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,13 +34,28 @@ def installed_packages() -> tuple[str, ...]:
     """Top-level import names of the third-party distributions installed here."""
     import importlib.metadata
 
-    names = {
+    names: set[str] = set()
+    for dist in importlib.metadata.distributions():
+        names.update(_top_level_names(dist))
+    public = {
         name
-        for name in importlib.metadata.packages_distributions()
+        for name in names
         if name.isidentifier()
         and not name.startswith("_")
         and "__" not in name  # compiled helpers such as mypyc's
         and name not in sys.stdlib_module_names
         and name not in _TOOLING
     }
-    return tuple(sorted(names, key=str.lower)[:MAX_PACKAGES])
+    return tuple(sorted(public, key=str.lower)[:MAX_PACKAGES])
+
+
+def _top_level_names(dist: importlib.metadata.Distribution) -> set[str]:
+    """From top_level.txt, else from the installed files (wheels built by hatch have no such file)."""
+    declared = (dist.read_text("top_level.txt") or "").split()
+    if declared:
+        return set(declared)
+    names = set()
+    for file in dist.files or ():
+        if file.parts and file.parts[0] != ".." and file.suffix in (".py", ".so", ".pyd"):
+            names.add(file.parts[0] if len(file.parts) > 1 else file.name.split(".")[0])
+    return names
