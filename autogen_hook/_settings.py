@@ -124,8 +124,18 @@ FIELDS: dict[str, tuple[Callable[[object, str], Any], Any]] = {
     "retries": (_as_int(0), 3),
     "allow": (_as_names, ()),
     "descriptions": (_as_table, {}),
+    "context_budget": (_as_int(0), 4000),
+    "stream": (_as_bool, True),
+    "progress": (_as_bool, True),
+    "concurrency": (_as_int(1), 8),
+    "rate_limit": (_as_float(0), 0.0),
+    "breaker_threshold": (_as_int(1), 5),
+    "breaker_cooldown": (_as_float(0), 30.0),
+    "routes": (_as_table, {}),
+    "agent_timeout": (_as_float(1), 900.0),
+    "max_tokens": (_as_int(1), 8192),
 }
-_MERGED = ("descriptions",)  # tables: later sources add keys instead of replacing
+_MERGED = ("descriptions", "routes")  # tables: later sources add keys instead of replacing
 
 
 class Settings:
@@ -145,6 +155,16 @@ class Settings:
     retries: int
     allow: tuple[str, ...]
     descriptions: dict[str, str]
+    context_budget: int
+    stream: bool
+    progress: bool
+    concurrency: int
+    rate_limit: float
+    breaker_threshold: int
+    breaker_cooldown: float
+    routes: dict[str, str]
+    agent_timeout: float
+    max_tokens: int
 
     @property
     def store_dir(self) -> str:

@@ -20,13 +20,19 @@ class Message:
 
 @dataclass(frozen=True)
 class CompletionRequest:
-    """What to ask; ``model`` None means the provider's default."""
+    """What to ask; ``model`` None means the provider's default.
+
+    ``timeout`` bounds one HTTP exchange; ``overall_timeout`` bounds the whole
+    completion for providers that poll a long-running job (agents).
+    """
 
     messages: tuple[Message, ...]
     module: str
     model: str | None = None
     max_tokens: int = 8192
     timeout: float = 120.0
+    overall_timeout: float = 900.0
+    stream: bool = True
 
 
 @dataclass(frozen=True)
