@@ -25,20 +25,28 @@ __all__ = [
     "SettingsError",
     "StoreError",
     "ValidationFailedError",
+    "GenerationResult",
     "__version__",
+    "agenerate",
     "describe",
+    "generate",
     "install",
     "uninstall",
 ]
 
-_ERRORS = frozenset(n for n in __all__ if n.endswith("Error"))
+_LAZY = {  # loaded on first use: importing autogen_hook happens at interpreter start
+    **{n: "_errors" for n in __all__ if n.endswith("Error")},
+    "GenerationResult": "_result",
+    "agenerate": "_api",
+    "generate": "_api",
+}
 
 
 def __getattr__(name: str) -> object:
-    if name in _ERRORS:
-        from . import _errors
+    if name in _LAZY:
+        import importlib
 
-        return getattr(_errors, name)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'autogen_hook' has no attribute {name!r}")
 
 

@@ -97,7 +97,7 @@ class HookFinder:
         top, dot, _ = name.partition(".")
         if dot:
             return self._submodule_spec(name, top)
-        project = _settings.project_root_of(_caller_dir())
+        project = _settings.project_root_of(caller_dir())
         if _settings.namespace_of(project, self.overrides) != name:
             return None
         self.roots[name] = project
@@ -131,7 +131,7 @@ class HookFinder:
         """A real package owns our namespace name: stay out of its way, and say so once."""
         if top in self._warned:
             return
-        project = _settings.project_root_of(_caller_dir())
+        project = _settings.project_root_of(caller_dir())
         if _settings.namespace_of(project, self.overrides) == top:
             self._warned.add(top)
             warn_shadowed(top)
@@ -152,18 +152,25 @@ def warn_shadowed(namespace: str) -> None:
 
 
 _HERE = os.path.dirname(__file__)
-_SKIPPED = (  # importlib, this package, and the start-up stand-in from autogen_hook.pth
-    "<frozen importlib",
-    os.path.join(os.path.dirname(os.__file__), "importlib", ""),
-    _HERE + os.sep,
-    "<autogen-hook boot>",
+_SKIPPED = tuple(  # not the caller: importlib, this package, the .pth stand-in, libraries
+    dict.fromkeys(
+        [
+            "<frozen ",
+            "<autogen-hook boot>",
+            _HERE + os.sep,
+            *(os.path.join(p, "") for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)),
+        ]
+    )
 )
 
 
 def caller_frame() -> Any:
-    """The frame of the code that started this import or attribute access.
+    """The frame of the user code that started this import or attribute access.
 
-    Frames of importlib and of this package are skipped; None if there is none.
+    Frames of importlib, of this package and of installed libraries (the
+    standard library, site-packages) are skipped, so an import driven by
+    library code (mock.patch, an asyncio task) is attributed to the code that
+    called the library. None if there is no such frame.
     """
     frame = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_SKIPPED):
@@ -171,7 +178,7 @@ def caller_frame() -> Any:
     return frame
 
 
-def _caller_dir() -> str:
+def caller_dir() -> str:
     """Directory of the importing file; the cwd in a REPL or for ``python -c``."""
     frame = caller_frame()
     filename = frame.f_code.co_filename if frame is not None else ""
@@ -236,7 +243,7 @@ def install(**settings: object) -> Installation:
     was_installed = FINDER in sys.meta_path
     FINDER.overrides.update(settings)
     install_finder()
-    namespace = _settings.namespace_of(_settings.project_root_of(_caller_dir()), FINDER.overrides)
+    namespace = _settings.namespace_of(_settings.project_root_of(caller_dir()), FINDER.overrides)
     if namespace and namespace not in FINDER._warned and _owned_elsewhere(namespace):
         FINDER._warned.add(namespace)
         warn_shadowed(namespace)

@@ -13,14 +13,17 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from collections.abc import Awaitable
 from types import ModuleType
+from typing import TypeVar
 
-from . import _runtime, providers
+from . import _progress, _runtime, providers
 from ._errors import AutogenHookError, GenerationCycleError, NotGeneratedError, ValidationFailedError
 from ._finder import FINDER, StoredLoader, caller_frame
 from ._prompt import build_messages, digest, retry_messages
+from ._result import GenerationResult
 from ._request import Request, caller_site, names_from_statement
-from ._resilience import complete_with_retries
+from ._resilience import ask, provider_chain
 from ._settings import Settings
 from ._store import Store, header, strip_header
 from ._validate import Problem, defined_names, validate
@@ -28,23 +31,7 @@ from .context import collect
 from .providers import Completion, CompletionRequest, Usage
 
 
-@dataclass(frozen=True)
-class GenerationResult:
-    """What a generation produced, or found in the store."""
-
-    module: str
-    path: str
-    source: str
-    names: tuple[str, ...]
-    from_store: bool
-    provider: str | None = None
-    model: str | None = None
-    attempts: int = 0
-    problems: tuple[str, ...] = ()
-    usage: Usage = field(default_factory=Usage)
-    timings: dict[str, float] = field(default_factory=dict)
-
-
+T = TypeVar("T")
 _active = threading.local()
 
 
@@ -63,7 +50,7 @@ def provide(module_name: str, name: str) -> object:
     )
     with _cycle_guard(module_name):
         try:
-            result = _runtime.run(generate(request, settings))
+            result = _runtime.run(ensure(request, settings))
         except AutogenHookError as exc:  # the message says it all; drop the event-loop frames
             raise exc.with_traceback(None) from None
     _exec_stored(module, result.path)
@@ -106,8 +93,13 @@ def _exec_stored(module: ModuleType, path: str) -> None:
     exec(code, module.__dict__)
 
 
-async def generate(request: Request, settings: Settings) -> GenerationResult:
-    """Make sure the store holds ``request.names`` in ``request.module``; generate what is missing."""
+async def ensure(
+    request: Request, settings: Settings, chain: tuple[str, ...] | None = None
+) -> GenerationResult:
+    """Make sure the store holds ``request.names`` in ``request.module``; generate what is missing.
+
+    ``chain`` overrides the providers the settings route this module to.
+    """
     started = time.perf_counter()
     store = Store(settings.store_dir)
     async with store.lock(request.module):
@@ -122,103 +114,126 @@ async def generate(request: Request, settings: Settings) -> GenerationResult:
         request = replace(
             request, names=missing, existing_source=strip_header(existing) if existing else None
         )
-        return await _generate_and_store(request, settings, store, have, started)
-
-
-async def _generate_and_store(
-    request: Request, settings: Settings, store: Store, have: set[str], started: float
-) -> GenerationResult:
-    context = await asyncio.to_thread(collect, request)
-    context_done = time.perf_counter()
-    messages = build_messages(request, context, settings.namespace)
-    provider_name = settings.provider[0]
-    provider = providers.get(provider_name)
-    path = store.path(request.module)
-    problems: list[str] = []
-    usage = Usage()
-    conversation = messages
-    for attempt in range(1, settings.max_attempts + 1):
-        completion = await complete_with_retries(
-            provider,
-            CompletionRequest(
-                messages=conversation,
-                module=request.module,
-                model=settings.model,
-                timeout=settings.timeout,
-            ),
-            retries=settings.retries,
-        )
-        usage = Usage(
-            usage.input_tokens + completion.usage.input_tokens,
-            usage.output_tokens + completion.usage.output_tokens,
-        )
+        job = _progress.start(request.module, settings.progress)
         try:
-            source = await validate(
-                completion.text,
-                module=request.module,
-                names=request.names,
-                kept=have,
-                filename=path,
-                namespace=request.module.split(".")[0],
-                allow=settings.allow,
+            generation = _Generation(
+                request, settings, store, have, chain or provider_chain(request.module, settings), job
             )
-        except Problem as problem:
-            problems.append(str(problem))
-            conversation = retry_messages(conversation, completion.text, str(problem))
-            continue
-        return await _store(
-            store, request, source, provider_name, completion, messages,
-            attempt=attempt, problems=problems, usage=usage,
-            timings={
-                "context": context_done - started,
-                "total": time.perf_counter() - started,
-            },
-        )
-    raise ValidationFailedError(request.module, problems)
+            return await generation.run(started)
+        finally:
+            if job is not None:
+                job.finish()
 
 
-async def _store(
-    store: Store,
-    request: Request,
-    source: str,
-    provider_name: str,
-    completion: Completion,
-    messages: tuple[providers.Message, ...],
-    *,
-    attempt: int,
-    problems: list[str],
-    usage: Usage,
-    timings: dict[str, float],
-) -> GenerationResult:
-    now = datetime.now(timezone.utc)
-    full = header(request.module, provider_name, completion.model, now.date().isoformat()) + source
-    metadata = {
-        "module": request.module,
-        "names": list(request.names),
-        "provider": provider_name,
-        "model": completion.model,
-        "prompt_sha256": digest(messages),
-        "attempts": attempt,
-        "problems": problems,
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "written_at": now.isoformat(timespec="seconds"),
-        "seconds": round(timings["total"], 3),
-    }
-    path = await asyncio.to_thread(store.write, request.module, full, metadata)
-    return GenerationResult(
-        module=request.module,
-        path=path,
-        source=full,
-        names=request.names,
-        from_store=False,
-        provider=provider_name,
-        model=completion.model,
-        attempts=attempt,
-        problems=tuple(problems),
-        usage=usage,
-        timings=timings,
+@dataclass
+class _Generation:
+    """One generation: the attempt loop, and what it measured along the way."""
+
+    request: Request
+    settings: Settings
+    store: Store
+    kept: set[str]
+    chain: tuple[str, ...]
+    job: _progress.Job | None
+    timings: dict[str, float] = field(
+        default_factory=lambda: {"context": 0.0, "provider": 0.0, "validation": 0.0}
     )
+    usage: Usage = field(default_factory=Usage)
+    problems: list[str] = field(default_factory=list)
+
+    async def run(self, started: float) -> GenerationResult:
+        context = await self._timed("context", asyncio.to_thread(collect, self.request))
+        messages = build_messages(self.request, context, self.settings.namespace)
+        conversation = messages
+        for attempt in range(1, self.settings.max_attempts + 1):
+            provider, completion = await self._timed(
+                "provider",
+                ask(self.chain, self._completion_request(conversation), self.settings, self._on_provider),
+            )
+            self.usage = Usage(
+                self.usage.input_tokens + completion.usage.input_tokens,
+                self.usage.output_tokens + completion.usage.output_tokens,
+            )
+            try:
+                source = await self._timed("validation", self._validate(completion.text))
+            except Problem as problem:
+                self.problems.append(str(problem))
+                conversation = retry_messages(conversation, completion.text, str(problem))
+                continue
+            self.timings["total"] = time.perf_counter() - started
+            return await self._store(source, provider, completion, messages, attempt)
+        raise ValidationFailedError(self.request.module, self.problems)
+
+    def _completion_request(self, conversation: tuple[providers.Message, ...]) -> CompletionRequest:
+        return CompletionRequest(
+            messages=conversation,
+            module=self.request.module,
+            model=self.settings.model,
+            max_tokens=self.settings.max_tokens,
+            timeout=self.settings.timeout,
+            overall_timeout=self.settings.agent_timeout,
+            stream=self.settings.stream,
+        )
+
+    def _on_provider(self, name: str) -> providers.ProgressCallback | None:
+        return self.job.using(name) if self.job is not None else None
+
+    async def _validate(self, reply: str) -> str:
+        return await validate(
+            reply,
+            module=self.request.module,
+            names=self.request.names,
+            kept=self.kept,
+            filename=self.store.path(self.request.module),
+            namespace=self.request.module.split(".")[0],
+            allow=self.settings.allow,
+        )
+
+    async def _timed(self, stage: str, awaitable: Awaitable[T]) -> T:
+        begin = time.perf_counter()
+        try:
+            return await awaitable
+        finally:
+            self.timings[stage] += time.perf_counter() - begin
+
+    async def _store(
+        self,
+        source: str,
+        provider: str,
+        completion: Completion,
+        messages: tuple[providers.Message, ...],
+        attempt: int,
+    ) -> GenerationResult:
+        module = self.request.module
+        now = datetime.now(timezone.utc)
+        full = header(module, provider, completion.model, now.date().isoformat()) + source
+        metadata = {
+            "module": module,
+            "names": list(self.request.names),
+            "provider": provider,
+            "model": completion.model,
+            "prompt_sha256": digest(messages),
+            "attempts": attempt,
+            "problems": self.problems,
+            "input_tokens": self.usage.input_tokens,
+            "output_tokens": self.usage.output_tokens,
+            "written_at": now.isoformat(timespec="seconds"),
+            "seconds": round(self.timings["total"], 3),
+        }
+        path = await asyncio.to_thread(self.store.write, module, full, metadata)
+        return GenerationResult(
+            module=module,
+            path=path,
+            source=full,
+            names=self.request.names,
+            from_store=False,
+            provider=provider,
+            model=completion.model,
+            attempts=attempt,
+            problems=tuple(self.problems),
+            usage=self.usage,
+            timings=dict(self.timings),
+        )
 
 
 def _not_generated(module: str, missing: tuple[str, ...], path: str) -> NotGeneratedError:

@@ -1,6 +1,27 @@
-"""What happens around every provider call: retries with backoff that honour Retry-After."""
+"""What happens around every provider call, the same for every provider.
+
+    routing      which providers to ask, in order (``routes`` globs, else ``provider``)
+    breaker      a provider that failed N times in a row fails fast for a cool-down,
+                 then lets one trial call through
+    gate         at most ``concurrency`` requests in flight in this process
+    rate limit   requests start at most ``rate_limit`` times a minute per provider
+    retries      transient failures are retried with jittered exponential backoff,
+                 waiting Retry-After / retry-after-ms when the server says so
+    fallback     a provider that is down (or whose circuit is open) hands over to the
+                 next one in the chain
+
+All state lives on the background event loop (see _runtime) and is per process.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 from tenacity import (
     AsyncRetrying,
@@ -10,15 +31,102 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from ._errors import ProviderError
-from .providers import Completion, CompletionRequest, ProgressCallback, Provider
+from . import providers
+from ._errors import ProviderError, ProviderUnavailableError
+from ._settings import Settings
+from .providers import Completion, CompletionRequest, ProgressCallback
 
 MAX_RETRY_AFTER = 60.0  # a server asking for longer gets this much, then we try again
 _backoff = wait_random_exponential(multiplier=0.5, max=20)
+_log = logging.getLogger("autogen_hook")
+
+
+def provider_chain(module: str, settings: Settings) -> tuple[str, ...]:
+    """Providers to ask for ``module``: the most specific matching route, else ``provider``."""
+    matches = [p for p in settings.routes if fnmatch.fnmatchcase(module, p)]
+    if not matches:
+        return settings.provider
+    route = settings.routes[max(matches, key=len)]
+    return tuple(n.strip() for n in route.split(",") if n.strip()) or settings.provider
+
+
+async def ask(
+    chain: tuple[str, ...],
+    request: CompletionRequest,
+    settings: Settings,
+    on_provider: Callable[[str], ProgressCallback | None] = lambda name: None,
+) -> tuple[str, Completion]:
+    """Ask the first provider of ``chain`` that is up; return its name and completion.
+
+    ``on_provider(name)`` is called before each provider is tried and returns
+    the progress callback for it (the status line shows who is working).
+    """
+    outages: list[str] = []
+    for name in chain:
+        try:
+            return name, await _ask_one(name, request, settings, on_provider(name))
+        except ProviderError as exc:
+            if len(chain) == 1 or not _is_outage(exc):
+                raise
+            outages.append(f"{name}: {exc}")
+            if name != chain[-1]:
+                _log.warning("autogen-hook: %s is unavailable, trying the next provider: %s", name, exc)
+    raise ProviderUnavailableError(
+        "every provider in the chain is unavailable:\n  " + "\n  ".join(outages),
+        provider=chain[-1],
+        module=request.module,
+    )
+
+
+async def _ask_one(
+    name: str, request: CompletionRequest, settings: Settings, progress: ProgressCallback | None
+) -> Completion:
+    provider = providers.get(name)
+    breaker = _breakers.setdefault(name, _Breaker())
+    breaker.admit(name, settings.breaker_cooldown)
+    try:
+        async with _gate.hold(settings.concurrency):
+            completion = await _with_retries(provider, request, settings, progress)
+    except ProviderError as exc:
+        breaker.record(success=False, outage=_is_outage(exc), threshold=settings.breaker_threshold)
+        raise
+    breaker.record(success=True, outage=False, threshold=settings.breaker_threshold)
+    return completion
+
+
+async def _with_retries(
+    provider: providers.Provider,
+    request: CompletionRequest,
+    settings: Settings,
+    progress: ProgressCallback | None,
+) -> Completion:
+    limiter = _limiters.setdefault(provider.name, _RateLimiter())
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(settings.retries + 1),
+        wait=_wait,
+        retry=retry_if_exception(_is_transient),
+        reraise=True,
+    )
+    try:
+        async for attempt in retrying:
+            with attempt:
+                await limiter.wait(settings.rate_limit)
+                return await provider.complete(request, progress)
+    except ProviderError as exc:
+        if exc.transient and settings.retries:
+            exc.msg = f"{exc.msg} (gave up after {settings.retries + 1} tries)"
+        exc.name = request.module
+        raise
+    raise AssertionError("unreachable: tenacity either returns or raises")
 
 
 def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, ProviderError) and exc.transient
+
+
+def _is_outage(exc: ProviderError) -> bool:
+    """Down rather than misconfigured: worth a breaker strike and a fallback."""
+    return exc.transient or isinstance(exc, ProviderUnavailableError)
 
 
 def _wait(state: RetryCallState) -> float:
@@ -28,27 +136,85 @@ def _wait(state: RetryCallState) -> float:
     return _backoff(state)
 
 
-async def complete_with_retries(
-    provider: Provider,
-    request: CompletionRequest,
-    *,
-    retries: int,
-    progress: ProgressCallback | None = None,
-) -> Completion:
-    """``provider.complete`` with up to ``retries`` more tries for transient failures."""
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(retries + 1),
-        wait=_wait,
-        retry=retry_if_exception(_is_transient),
-        reraise=True,
-    )
-    try:
-        async for attempt in retrying:
-            with attempt:
-                return await provider.complete(request, progress)
-    except ProviderError as exc:
-        if exc.transient and retries:
-            exc.msg = f"{exc.msg} (gave up after {retries + 1} tries)"
-        exc.name = request.module
-        raise
-    raise AssertionError("unreachable: tenacity either returns or raises")
+@dataclass
+class _Breaker:
+    """Consecutive outages per provider; open means fail fast until the cool-down ends."""
+
+    failures: int = 0
+    opened_at: float | None = None
+    trial_running: bool = False
+
+    def admit(self, name: str, cooldown: float) -> None:
+        if self.opened_at is None:
+            return
+        remaining = self.opened_at + cooldown - time.monotonic()
+        if remaining > 0 or self.trial_running:
+            raise ProviderUnavailableError(
+                f"{name} failed {self.failures} times in a row, so its circuit is open: it is "
+                f"not asked again for {max(remaining, 0):.0f} s (breaker-cooldown). Check the "
+                "provider, or list a fallback in the provider setting (e.g. openai,anthropic).",
+                provider=name,
+            )
+        self.trial_running = True  # half-open: this call is the one trial
+
+    def record(self, *, success: bool, outage: bool, threshold: int) -> None:
+        self.trial_running = False
+        if success or not outage:
+            self.failures, self.opened_at = 0, None
+            return
+        self.failures += 1
+        if self.failures >= threshold:
+            self.opened_at = time.monotonic()
+
+
+class _RateLimiter:
+    """Spaces request starts ``60 / rate`` seconds apart; ``rate`` 0 means unlimited."""
+
+    def __init__(self) -> None:
+        self._next = 0.0
+        self._lock: asyncio.Lock | None = None
+
+    async def wait(self, rate: float) -> None:
+        if rate <= 0:
+            return
+        self._lock = self._lock or asyncio.Lock()
+        async with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + 60.0 / rate
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+class _Gate:
+    """At most ``limit`` holders at once; the limit is read per call (settings may change)."""
+
+    def __init__(self) -> None:
+        self._active = 0
+        self._changed: asyncio.Condition | None = None
+
+    @contextlib.asynccontextmanager
+    async def hold(self, limit: int) -> AsyncIterator[None]:
+        self._changed = self._changed or asyncio.Condition()
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._active < limit)
+            self._active += 1
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._active -= 1
+                self._changed.notify_all()
+
+
+_breakers: dict[str, _Breaker] = {}
+_limiters: dict[str, _RateLimiter] = {}
+_gate = _Gate()
+
+
+def forget_state() -> None:
+    """Start afresh (a forked child has no event loop these primitives could belong to)."""
+    global _gate
+    _breakers.clear()
+    _limiters.clear()
+    _gate = _Gate()

@@ -13,9 +13,10 @@ import atexit
 import os
 import threading
 from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from . import providers
+from . import _resilience, providers
 
 T = TypeVar("T")
 
@@ -28,6 +29,9 @@ def _running_loop() -> asyncio.AbstractEventLoop:
     with _lock:
         if _loop is None:
             loop = asyncio.new_event_loop()
+            # validation, context and store writes run in threads; the default pool
+            # (cpu count + 4) would queue them behind each other under concurrency
+            loop.set_default_executor(ThreadPoolExecutor(32, thread_name_prefix="autogen-hook"))
             threading.Thread(
                 target=loop.run_forever, name="autogen-hook-io", daemon=True
             ).start()
@@ -83,6 +87,7 @@ def _forget_after_fork() -> None:
     _loop = None
     _lock = threading.Lock()
     providers.forget_all()
+    _resilience.forget_state()
 
 
 atexit.register(_shutdown)

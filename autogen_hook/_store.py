@@ -17,11 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import importlib.util
 import os
-import sys
+import py_compile
 import secrets
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
+
+import diskcache  # imported here: writes run in worker threads, where a first import could race
 
 from ._errors import StoreError
 
@@ -138,9 +142,7 @@ class Store:
             value = cache.get(module)
         return value if isinstance(value, dict) else None
 
-    def _metadata(self) -> Any:
-        import diskcache
-
+    def _metadata(self) -> diskcache.Cache:
         return diskcache.Cache(os.path.join(self.directory, ".meta"))
 
     def _prepare(self, directory: str) -> None:
@@ -177,9 +179,6 @@ def _atomic_write(path: str, text: str) -> None:
 
 def _compile_bytecode(path: str) -> None:
     """Write checked-hash bytecode: validated by content, so a rewrite is never masked."""
-    import importlib.util
-    import py_compile
-
     cfile = importlib.util.cache_from_source(path)
     if sys.dont_write_bytecode:
         with contextlib.suppress(OSError):

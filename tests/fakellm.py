@@ -108,6 +108,8 @@ class FakeLLM:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.openai = Script()
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests answered at the same time
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -144,6 +146,11 @@ class FakeLLM:
         with self._lock:
             self.requests.append(request)
 
+    def entered(self, delta: int) -> None:
+        with self._lock:
+            self.in_flight += delta
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
     def chat_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
 
@@ -171,10 +178,14 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body
             )
             server.record(request)
-            if self.path.rstrip("/").endswith("/chat/completions"):
-                self._answer(server.openai.next(request), request)
-            else:
-                self._json(404, {"error": {"message": f"no route {self.path}"}})
+            server.entered(+1)
+            try:
+                if self.path.rstrip("/").endswith("/chat/completions"):
+                    self._answer(server.openai.next(request), request)
+                else:
+                    self._json(404, {"error": {"message": f"no route {self.path}"}})
+            finally:
+                server.entered(-1)
 
         def _answer(self, step: Step, request: Recorded) -> None:
             while isinstance(step, Slow):

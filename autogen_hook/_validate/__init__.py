@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 
+import black  # here, not in the worker threads: concurrent first imports can half-load it
+
 from ._extract import extract_code
 from ._policy import check_policy
 from ._smoke import smoke_import
@@ -66,8 +68,6 @@ def _static_checks(
 
 
 def _black(code: str) -> str:
-    import black
-
     try:
         return black.format_str(code, mode=black.Mode())
     except Exception as exc:  # black raises several types for input it cannot handle

@@ -1,0 +1,136 @@
+"""The live status line on stderr while modules are generated.
+
+One line, rewritten in place: module, provider, elapsed time, tokens received
+(for agents: run status and URL). Shown only on an interactive terminal, never
+in CI (``CI`` set), with ``TERM=dumb``, or when the ``progress`` setting is off.
+Everything here runs on the background event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from .providers import Progress
+
+_REFRESH = 0.2  # seconds between redraws of the elapsed time
+
+
+def wanted(enabled: bool, stream: TextIO | None = None) -> bool:
+    """Whether a status line belongs on ``stream`` (stderr by default)."""
+    stream = stream or sys.stderr
+    return (
+        enabled
+        and not os.environ.get("CI")
+        and os.environ.get("TERM") != "dumb"
+        and hasattr(stream, "isatty")
+        and stream.isatty()
+    )
+
+
+@dataclass
+class Job:
+    """One module being generated."""
+
+    module: str
+    board: StatusLine
+    provider: str = ""
+    started: float = field(default_factory=time.monotonic)
+    tokens: int = 0
+    status: str | None = None
+    url: str | None = None
+
+    def using(self, provider: str) -> Job:
+        self.provider, self.tokens, self.status, self.url = provider, 0, None, None
+        self.board.draw()
+        return self
+
+    def __call__(self, progress: Progress) -> None:
+        """The provider's progress callback."""
+        self.tokens = progress.tokens or self.tokens
+        self.status = progress.status or self.status
+        self.url = progress.url or self.url
+        self.board.draw()
+
+    def finish(self) -> None:
+        self.board.remove(self)
+
+
+class StatusLine:
+    """All jobs of the process, drawn as one line; a ticker redraws the elapsed time."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.jobs: list[Job] = []
+        self._ticker: asyncio.Task[None] | None = None
+        self._drawn = 0.0
+
+    def start(self, module: str) -> Job:
+        job = Job(module, self)
+        self.jobs.append(job)
+        if self._ticker is None:
+            self._ticker = asyncio.get_running_loop().create_task(self._tick())
+        return job
+
+    def remove(self, job: Job) -> None:
+        self.jobs.remove(job)
+        if not self.jobs:
+            if self._ticker is not None:
+                self._ticker.cancel()
+                self._ticker = None
+            self._write("")
+        else:
+            self.draw(force=True)
+
+    def draw(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.jobs and (force or now - self._drawn >= _REFRESH / 2):
+            self._drawn = now
+            self._write(self.render(now))
+
+    def render(self, now: float) -> str:
+        first = self.jobs[0]
+        elapsed = f"{now - min(j.started for j in self.jobs):.1f}s"
+        if len(self.jobs) > 1:
+            names = ", ".join(j.module for j in self.jobs[:3]) + (", …" if len(self.jobs) > 3 else "")
+            tokens = sum(j.tokens for j in self.jobs)
+            return f"autogen-hook: generating {len(self.jobs)} modules ({names}) · {elapsed} · {tokens} tokens"
+        parts = [f"autogen-hook: generating {first.module}", first.provider or "…", elapsed]
+        if first.status or first.url:
+            parts += [p for p in (f"run {first.status}" if first.status else "", first.url or "") if p]
+        else:
+            parts.append(f"{first.tokens} tokens")
+        return " · ".join(parts)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(_REFRESH)
+            self.draw(force=True)
+
+    def _write(self, text: str) -> None:
+        width = shutil.get_terminal_size((100, 20)).columns - 1
+        if len(text) > width:
+            text = text[: max(width - 1, 0)] + "…"
+        try:
+            self.stream.write(f"\r\x1b[2K{text}")
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed or broken stderr must not fail generation
+
+
+_line: StatusLine | None = None
+
+
+def start(module: str, enabled: bool) -> Job | None:
+    """A job on the process's status line, or None when no line should be shown."""
+    global _line
+    if not wanted(enabled):
+        return None
+    if _line is None or _line.stream is not sys.stderr:
+        _line = StatusLine(sys.stderr)
+    return _line.start(module)

@@ -1,0 +1,59 @@
+"""The live status line: on an interactive terminal only, never in CI or when disabled."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+
+from conftest import Project
+from fakellm import Code, FakeLLM, Slow
+
+GOOD = 'def f() -> int:\n    """One."""\n    return 1\n'
+SCRIPT = "from autogen.t import f\nprint(f())\n"
+
+
+def run_with_terminal_stderr(project: Project, env: dict[str, str]) -> str:
+    """Run the script with stderr on a pseudo-terminal; return what the terminal showed."""
+    project.write("main.py", SCRIPT)
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "main.py"], cwd=project.root, env={**project.env, **env},
+        stdout=subprocess.PIPE, stderr=slave,
+    )
+    os.close(slave)
+    shown = bytearray()
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert process.wait(timeout=60) == 0, shown.decode(errors="replace")
+    return shown.decode(errors="replace")
+
+
+def test_terminal_shows_module_provider_time_and_tokens(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Slow(0.8, Code(GOOD)))
+    shown = run_with_terminal_stderr(project, {"TERM": "xterm"})
+    assert "autogen-hook: generating autogen.t · openai · " in shown
+    assert " tokens" in shown and "s · " in shown
+    assert shown.endswith("\r\x1b[2K")  # the line is cleared when generation ends
+
+
+def test_nothing_is_printed_in_ci_or_when_disabled(project: Project, llm: FakeLLM) -> None:
+    llm.openai.responder = lambda request: Slow(0.3, Code(GOOD))
+    for env in ({"CI": "true", "TERM": "xterm"}, {"AUTOGEN_HOOK_PROGRESS": "0", "TERM": "xterm"},
+                {"TERM": "dumb"}):
+        (project.store / "t.py").unlink(missing_ok=True)
+        assert "generating" not in run_with_terminal_stderr(project, env)
+
+
+def test_nothing_is_printed_when_stderr_is_not_a_terminal(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Slow(0.3, Code(GOOD)))
+    result = project.run(SCRIPT, env={"TERM": "xterm"})
+    assert result.returncode == 0 and result.stderr == ""
