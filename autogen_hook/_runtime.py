@@ -16,7 +16,7 @@ from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from . import _resilience, providers
+from . import _resilience, _store, providers
 
 T = TypeVar("T")
 
@@ -88,6 +88,7 @@ def _forget_after_fork() -> None:
     _lock = threading.Lock()
     providers.forget_all()
     _resilience.forget_state()
+    _store.forget_caches()
 
 
 atexit.register(_shutdown)

@@ -22,6 +22,7 @@ import os
 import py_compile
 import secrets
 import sys
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -128,8 +129,7 @@ class Store:
             raise self._write_error(module, exc) from None
         _compile_bytecode(path)
         try:
-            with self._metadata() as cache:
-                cache.set(module, {**metadata, "source_sha256": source_hash(source)})
+            self._metadata().set(module, {**metadata, "source_sha256": source_hash(source)})
         except Exception as exc:  # the module is stored and valid; metadata is a record
             import warnings
 
@@ -138,12 +138,17 @@ class Store:
 
     def metadata(self, module: str) -> dict[str, Any] | None:
         """What was recorded when ``module`` was last written, or None."""
-        with self._metadata() as cache:
-            value = cache.get(module)
+        value = self._metadata().get(module)
         return value if isinstance(value, dict) else None
 
     def _metadata(self) -> diskcache.Cache:
-        return diskcache.Cache(os.path.join(self.directory, ".meta"))
+        """The store's metadata cache, opened once per process (opening costs ~ms)."""
+        directory = os.path.join(self.directory, ".meta")
+        with _caches_lock:
+            cache = _caches.get(directory)
+            if cache is None:
+                cache = _caches[directory] = diskcache.Cache(directory)
+        return cache
 
     def _prepare(self, directory: str) -> None:
         """Create ``directory`` inside the store, and the store's .gitignore with it."""
@@ -158,6 +163,15 @@ class Store:
             "writable or point the cache-dir setting (AUTOGEN_HOOK_CACHE_DIR) elsewhere.",
             module=module,
         )
+
+
+_caches: dict[str, diskcache.Cache] = {}
+_caches_lock = threading.Lock()
+
+
+def forget_caches() -> None:
+    """Drop open metadata caches: a forked child must not share the parent's SQLite handles."""
+    _caches.clear()
 
 
 def _atomic_write(path: str, text: str) -> None:

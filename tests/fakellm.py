@@ -81,6 +81,11 @@ class Recorded:
     body: Any
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 drops concurrent connects (1 s SYN retry)
+
+
 class Script:
     """Queued steps for one API; an empty queue answers 400 'nothing scripted'."""
 
@@ -111,8 +116,7 @@ class FakeLLM:
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests answered at the same time
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -163,6 +167,12 @@ def prompt_of(request: Recorded) -> str:
 def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            # headers and body go out as separate writes: without this, Nagle's algorithm
+            # holds the body until the client's delayed ACK, ~40 ms per response
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

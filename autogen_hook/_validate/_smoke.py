@@ -9,37 +9,41 @@ without touching the importing process. The child gets this process's
 from __future__ import annotations
 
 import asyncio
-import json
+import marshal
+import os
 import sys
+from typing import Any
 
 from ._static import Problem
 
 TIMEOUT = 30.0
-_MARK = "\x00autogen-hook-smoke:"
-_CHILD = f"""
-import json, linecache, sys, traceback, types
-job = json.loads(sys.stdin.read())
+# The child imports only built-in modules (marshal, sys) unless it has a traceback to
+# format: its start-up is most of the check's cost. The module's own prints go to
+# stderr; stdout carries the marshalled result.
+_CHILD = """
+import marshal, sys
+job = marshal.loads(sys.stdin.buffer.read())
 sys.path[:] = job["path"]
-source, filename = job["source"], job["filename"]
-linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-module = types.ModuleType(job["module"])
-module.__file__ = filename
+out, sys.stdout = sys.stdout, sys.stderr
+module = type(sys)(job["module"])
+module.__file__ = job["filename"]
 sys.modules[job["module"]] = module
 try:
-    exec(compile(source, filename, "exec"), module.__dict__)
-    result = {{"missing": [n for n in job["names"] if n not in module.__dict__]}}
+    exec(compile(job["source"], job["filename"], "exec"), module.__dict__)
+    result = {"missing": [n for n in job["names"] if n not in module.__dict__]}
 except BaseException:
-    result = {{"error": "".join(traceback.format_exc().splitlines(True)[-12:])}}
-sys.stdout.write({_MARK!r} + json.dumps(result) + "\\n")
+    import linecache, traceback
+    lines = job["source"].splitlines(True)
+    linecache.cache[job["filename"]] = (len(job["source"]), None, lines, job["filename"])
+    result = {"error": "".join(traceback.format_exc().splitlines(True)[-12:])}
+out.buffer.write(marshal.dumps(result))
 """
 
 
 async def smoke_import(source: str, module: str, names: tuple[str, ...], filename: str) -> None:
     """Raise a Problem if importing ``source`` fails or leaves a requested name undefined."""
-    job = json.dumps(
-        {"source": source, "filename": filename, "module": module, "names": names,
-         "path": sys.path}
-    )
+    job = {"source": source, "filename": filename, "module": module, "names": list(names),
+           "path": sys.path}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-S", "-c", _CHILD,
         stdin=asyncio.subprocess.PIPE,
@@ -48,7 +52,7 @@ async def smoke_import(source: str, module: str, names: tuple[str, ...], filenam
         env=_child_env(),
     )
     try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(job.encode()), TIMEOUT)
+        stdout, stderr = await asyncio.wait_for(process.communicate(marshal.dumps(job)), TIMEOUT)
     except asyncio.TimeoutError:
         process.kill()
         await process.wait()
@@ -56,7 +60,7 @@ async def smoke_import(source: str, module: str, names: tuple[str, ...], filenam
             f"importing the module did not finish within {TIMEOUT:g} s; "
             "module-level code must not block or loop"
         ) from None
-    result = _result(stdout.decode(errors="replace"))
+    result = _result(stdout)
     if result is None:
         tail = stderr.decode(errors="replace").strip()[-600:]
         raise Problem(f"importing the module crashed the interpreter: {tail or 'no output'}")
@@ -68,20 +72,15 @@ async def smoke_import(source: str, module: str, names: tuple[str, ...], filenam
         )
 
 
-def _result(stdout: str) -> dict[str, object] | None:
-    for line in reversed(stdout.splitlines()):
-        if line.startswith(_MARK):
-            try:
-                value = json.loads(line[len(_MARK) :])
-            except ValueError:
-                return None
-            return value if isinstance(value, dict) else None
-    return None
+def _result(stdout: bytes) -> dict[str, Any] | None:
+    try:
+        value = marshal.loads(stdout)
+    except (EOFError, ValueError, TypeError):
+        return None  # the child died before writing its result
+    return value if isinstance(value, dict) else None
 
 
 def _child_env() -> dict[str, str]:
-    import os
-
     env = dict(os.environ)
     env["AUTOGEN_HOOK_DISABLE"] = "1"
     env.pop("PYTHONSTARTUP", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import sys
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,11 +30,20 @@ def collect(request: Request) -> Context:
     return Context(uses=tuple(uses), packages=installed_packages())
 
 
-@lru_cache(maxsize=1)
-def installed_packages() -> tuple[str, ...]:
-    """Top-level import names of the third-party distributions installed here."""
-    import importlib.metadata
+_scan_lock = threading.Lock()
 
+
+def installed_packages() -> tuple[str, ...]:
+    """Top-level import names of the third-party distributions installed here.
+
+    Scanned once per process; concurrent first callers wait for that one scan.
+    """
+    with _scan_lock:
+        return _scan_packages()
+
+
+@lru_cache(maxsize=1)
+def _scan_packages() -> tuple[str, ...]:
     names: set[str] = set()
     for dist in importlib.metadata.distributions():
         names.update(_top_level_names(dist))
