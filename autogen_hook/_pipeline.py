@@ -26,7 +26,7 @@ from ._request import Request, caller_site, names_from_statement
 from ._resilience import ask, provider_chain
 from ._settings import Settings
 from ._store import Store, header, strip_header
-from ._validate import Problem, defined_names, validate
+from ._validate import Problem, Spec, defined_names, validate
 from .context import collect
 from .providers import Completion, CompletionRequest, Usage
 
@@ -145,6 +145,14 @@ class _Generation:
         context = await self._timed("context", asyncio.to_thread(collect, self.request))
         messages = build_messages(self.request, context, self.settings.namespace)
         conversation = messages
+        spec = Spec(
+            module=self.request.module,
+            names=self.request.names,
+            kept=frozenset(self.kept),
+            filename=self.store.path(self.request.module),
+            namespace=self.request.module.split(".")[0],
+            allow=self.settings.allow,
+        )
         for attempt in range(1, self.settings.max_attempts + 1):
             provider, completion = await self._timed(
                 "provider",
@@ -155,7 +163,7 @@ class _Generation:
                 self.usage.output_tokens + completion.usage.output_tokens,
             )
             try:
-                source = await self._timed("validation", self._validate(completion.text))
+                source = await self._timed("validation", validate(completion.text, spec))
             except Problem as problem:
                 self.problems.append(str(problem))
                 conversation = retry_messages(conversation, completion.text, str(problem))
@@ -177,17 +185,6 @@ class _Generation:
 
     def _on_provider(self, name: str) -> providers.ProgressCallback | None:
         return self.job.using(name) if self.job is not None else None
-
-    async def _validate(self, reply: str) -> str:
-        return await validate(
-            reply,
-            module=self.request.module,
-            names=self.request.names,
-            kept=self.kept,
-            filename=self.store.path(self.request.module),
-            namespace=self.request.module.split(".")[0],
-            allow=self.settings.allow,
-        )
 
     async def _timed(self, stage: str, awaitable: Awaitable[T]) -> T:
         begin = time.perf_counter()

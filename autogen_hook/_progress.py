@@ -94,18 +94,15 @@ class StatusLine:
             self._write(self.render(now))
 
     def render(self, now: float) -> str:
-        first = self.jobs[0]
         elapsed = f"{now - min(j.started for j in self.jobs):.1f}s"
         if len(self.jobs) > 1:
             names = ", ".join(j.module for j in self.jobs[:3]) + (", …" if len(self.jobs) > 3 else "")
             tokens = sum(j.tokens for j in self.jobs)
             return f"autogen-hook: generating {len(self.jobs)} modules ({names}) · {elapsed} · {tokens} tokens"
-        parts = [f"autogen-hook: generating {first.module}", first.provider or "…", elapsed]
-        if first.status or first.url:
-            parts += [p for p in (f"run {first.status}" if first.status else "", first.url or "") if p]
-        else:
-            parts.append(f"{first.tokens} tokens")
-        return " · ".join(parts)
+        job = self.jobs[0]
+        agent = [f"run {job.status}"] * bool(job.status) + [job.url] * bool(job.url)
+        detail = agent or [f"{job.tokens} tokens"]
+        return " · ".join([f"autogen-hook: generating {job.module}", job.provider or "…", elapsed, *detail])
 
     async def _tick(self) -> None:
         while True:

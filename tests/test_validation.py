@@ -8,24 +8,15 @@ import pytest
 from conftest import Project, ok
 from fakellm import Code, FakeLLM, Text, prompt_of
 
-from autogen_hook._validate import Problem, validate
+from autogen_hook._validate import Problem, Spec, validate
 from autogen_hook._validate._extract import extract_code
 
 GOOD = 'def f(x: int) -> int:\n    """Twice."""\n    return 2 * x\n'
 
 
 def check(code: str, names: tuple[str, ...] = ("f",), allow: tuple[str, ...] = ()) -> str:
-    return asyncio.run(
-        validate(
-            f"```python\n{code}\n```",
-            module="autogen.t",
-            names=names,
-            kept=set(),
-            filename="/tmp/autogen-t.py",
-            namespace="autogen",
-            allow=allow,
-        )
-    )
+    spec = Spec("autogen.t", names, frozenset(), "/tmp/autogen-t.py", "autogen", allow)
+    return asyncio.run(validate(f"```python\n{code}\n```", spec))
 
 
 def problem(code: str, **kwargs: object) -> str:

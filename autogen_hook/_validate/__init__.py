@@ -10,6 +10,7 @@ to the model on the next attempt.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 import black  # here, not in the worker threads: concurrent first imports can half-load it
 
@@ -18,7 +19,7 @@ from ._policy import check_policy
 from ._smoke import smoke_import
 from ._static import Problem, check_imports, check_names, parse, top_level_names
 
-__all__ = ["Problem", "defined_names", "validate"]
+__all__ = ["Problem", "Spec", "defined_names", "validate"]
 
 
 def defined_names(source: str | None) -> set[str]:
@@ -31,39 +32,33 @@ def defined_names(source: str | None) -> set[str]:
         return set()
 
 
-async def validate(
-    reply: str,
-    *,
-    module: str,
-    names: tuple[str, ...],
-    kept: set[str],
-    filename: str,
-    namespace: str,
-    allow: tuple[str, ...],
-) -> str:
+@dataclass(frozen=True)
+class Spec:
+    """What a candidate must satisfy: the same for every attempt of one generation."""
+
+    module: str
+    names: tuple[str, ...]  # must be defined
+    kept: frozenset[str]  # were defined before an extension; must stay
+    filename: str  # where it will be stored (tracebacks point there)
+    namespace: str  # imports from it are refused
+    allow: tuple[str, ...]  # safety-policy exceptions
+
+
+async def validate(reply: str, spec: Spec) -> str:
     """The module's source, black-formatted, or raise Problem."""
-    source = await asyncio.to_thread(
-        _static_checks, reply, names, kept, filename, namespace, allow
-    )
-    await smoke_import(source, module, names, filename)
+    source = await asyncio.to_thread(_static_checks, reply, spec)
+    await smoke_import(source, spec.module, spec.names, spec.filename)
     return source
 
 
-def _static_checks(
-    reply: str,
-    names: tuple[str, ...],
-    kept: set[str],
-    filename: str,
-    namespace: str,
-    allow: tuple[str, ...],
-) -> str:
-    code = extract_code(reply, names)
+def _static_checks(reply: str, spec: Spec) -> str:
+    code = extract_code(reply, spec.names)
     if not code.strip():
         raise Problem("the reply contained no code; answer with the module in one ```python block")
-    tree = parse(code, filename)
-    check_names(tree, names, kept)
-    check_imports(tree, namespace)
-    check_policy(tree, allow)
+    tree = parse(code, spec.filename)
+    check_names(tree, spec.names, spec.kept)
+    check_imports(tree, spec.namespace)
+    check_policy(tree, spec.allow)
     return _black(code)
 
 

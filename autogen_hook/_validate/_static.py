@@ -51,7 +51,7 @@ def _top_level(body: list[ast.stmt]) -> list[ast.stmt]:
     return nodes
 
 
-def check_names(tree: ast.Module, required: tuple[str, ...], kept: set[str]) -> None:
+def check_names(tree: ast.Module, required: tuple[str, ...], kept: frozenset[str]) -> None:
     """Every requested name is defined, and an extended module keeps what it had."""
     defined = top_level_names(tree)
     missing = [n for n in required if n not in defined]
