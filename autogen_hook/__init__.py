@@ -16,6 +16,7 @@ __all__ = [
     "AutogenHookError",
     "GenerationCycleError",
     "Installation",
+    "InvalidNameError",
     "MissingCredentialsError",
     "NotGeneratedError",
     "ProviderError",

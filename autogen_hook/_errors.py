@@ -6,6 +6,7 @@ code keeps working when a generated import fails::
     AutogenHookError (ImportError)
     ├── SettingsError (also ValueError)        a setting has a bad value
     ├── NotGeneratedError (ModuleNotFoundError) offline and not in the store
+    ├── InvalidNameError                       a module or name that is never generated
     ├── GenerationCycleError                   generating X needs X itself
     ├── StoreError                             the store could not be written
     ├── ValidationFailedError                  every attempt produced unusable code
@@ -37,6 +38,10 @@ class SettingsError(AutogenHookError, ValueError):
 
 class NotGeneratedError(AutogenHookError, ModuleNotFoundError):
     """Offline mode is on and the store has no source for what was imported."""
+
+
+class InvalidNameError(AutogenHookError):
+    """The import asks for a module or name the hook never generates (private, not an identifier)."""
 
 
 class GenerationCycleError(AutogenHookError):

@@ -75,12 +75,29 @@ def _missing_name_hook(module_name: str) -> Any:
     def __getattr__(name: str) -> object:
         """Generate ``name`` on first use (see autogen_hook._pipeline)."""
         if not _generatable(name):
+            _refuse_if_imported(module_name, name)
             raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
         from ._pipeline import provide
 
         return provide(module_name, name)
 
     return __getattr__
+
+
+def _refuse_if_imported(module_name: str, name: str) -> None:
+    """``from autogen.x import _helper`` deserves a reason; ``hasattr`` probes do not."""
+    from ._request import names_from_statement
+
+    frame = caller_frame()
+    if frame is not None and name in names_from_statement(frame, module_name):
+        from ._errors import InvalidNameError
+
+        raise InvalidNameError(
+            f"cannot generate {module_name}.{name}: names starting with an underscore are never "
+            "generated (tools probe such names on every module). Import a public name, or "
+            f"define {name} yourself in the stored module.",
+            module=module_name,
+        )
 
 
 class HookFinder:
@@ -120,6 +137,14 @@ class HookFinder:
             return None
         if top not in self.roots or self.settings_for(name).disable:
             return None
+        if not all(part.isidentifier() for part in name.split(".")):
+            from ._errors import InvalidNameError
+
+            raise InvalidNameError(
+                f"cannot generate {name!r}: every part of a generated module's name must be a "
+                "Python identifier (letters, digits, underscores), so that it can be imported.",
+                module=name,
+            )
         path = self.store_path(name)
         spec = _bootstrap.ModuleSpec(
             name, StoredLoader(name, path), origin=path, is_package=True

@@ -168,3 +168,36 @@ def test_star_import_generates_nothing(project: Project, llm: FakeLLM) -> None:
     result = project.run("from autogen.empty import *\nprint('fine')\n")
     assert ok(result).strip() == "fine"
     assert llm.chat_requests() == []
+
+
+def test_private_names_are_refused_with_a_reason(project: Project, llm: FakeLLM) -> None:
+    out = ok(
+        project.run(
+            """
+            try:
+                from autogen.t import _helper
+            except ImportError as exc:
+                print(type(exc).__name__, exc.name)
+                print(exc)
+            """
+        )
+    )
+    assert out.startswith("InvalidNameError autogen.t")
+    assert "names starting with an underscore are never generated" in out
+    assert llm.chat_requests() == []
+
+
+def test_module_names_that_cannot_be_imported_are_refused(project: Project, llm: FakeLLM) -> None:
+    out = ok(
+        project.run(
+            """
+            import importlib
+            try:
+                importlib.import_module("autogen.my-module")
+            except ImportError as exc:
+                print(type(exc).__name__, exc)
+            """
+        )
+    )
+    assert out.startswith("InvalidNameError cannot generate 'autogen.my-module'")
+    assert llm.chat_requests() == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 from conftest import Project, ok
-from fakellm import Code, Drop, FakeLLM, Raw, Status
+from fakellm import Code, Drop, FakeLLM, Raw, Slow, Status
 
 GOOD = 'def f() -> int:\n    """One."""\n    return 1\n'
 REPORT = """
@@ -102,3 +102,10 @@ def test_unknown_provider_is_a_settings_error(project: Project) -> None:
     out = report(project, AUTOGEN_HOOK_PROVIDER="nosuch")
     assert out.startswith("SettingsError | provider: unknown provider 'nosuch'")
     assert "openai" in out
+
+
+def test_a_server_that_never_answers_times_out(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Slow(5, Code(GOOD)))
+    out = report(project, AUTOGEN_HOOK_TIMEOUT="0.5")
+    assert out.startswith("ProviderUnavailableError | the request to openai")
+    assert "timed out" in out
