@@ -97,8 +97,13 @@ def body_excerpt(response: httpx.Response, limit: int = 300) -> str:
         message = error.get("message") if isinstance(error, dict) else error
         if isinstance(message, str) and message:
             text = message
+    return shorten(text, limit) or "(empty body)"
+
+
+def shorten(text: str, limit: int = 300) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
     text = " ".join(text.split())
-    return (text[:limit] + "...") if len(text) > limit else (text or "(empty body)")
+    return (text[:limit] + "...") if len(text) > limit else text
 
 
 def retry_after(headers: httpx.Headers) -> float | None:
