@@ -188,5 +188,5 @@ def _stream_error(
     service: Service, url: str, received: int, exc: StreamErrorEvent
 ) -> ProviderError:
     status = exc.status or _STREAM_ERROR_STATUS.get(exc.kind, 500)
-    where = f"{service.provider} sent an error after {received} chunks of its stream from {url}"
+    where = f"{service.provider} sent an error as chunk {received} of its stream from {url}"
     return http_error(service.provider, status, where, f"{exc.message} ({exc.kind})", service.credential)
