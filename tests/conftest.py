@@ -131,6 +131,20 @@ def project(tmp_path: Path, llm: FakeLLM) -> Project:
     return Project(root=root, env={**clean_env(), **llm.env()})
 
 
+REPORT = """
+try:
+    from autogen.t import f
+    print("ok", f())
+except ImportError as exc:
+    print(type(exc).__name__, "|", exc)
+"""
+
+
+def report(project: Project, script: str = REPORT, **env: str) -> str:
+    """What importing ``autogen.t.f`` gave: ``ok <f()>`` or ``<error type> | <message>``."""
+    return ok(project.run(script, env=env)).strip()
+
+
 def ok(result: subprocess.CompletedProcess[str]) -> str:
     """The script's stdout, failing the test with its stderr if it did not exit 0."""
     assert result.returncode == 0, f"exit {result.returncode}\n--- stderr ---\n{result.stderr}"

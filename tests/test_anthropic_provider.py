@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Project, ask, ok
+from conftest import Project, ask, report
 from fakellm import Code, Cut, Drop, ErrorEvent, FakeLLM, Raw, Status, Text, prompt_of
 
 from autogen_hook import (
@@ -18,17 +18,10 @@ from autogen_hook.providers._anthropic import DEFAULT_MODEL, AnthropicProvider
 
 GOOD = 'def f() -> int:\n    """One."""\n    return 1\n'
 ANSWER = "Here is the module:\n\n```python\nx = 1\n```\n" * 3
-REPORT = """
-try:
-    from autogen.t import f
-    print("ok", f())
-except ImportError as exc:
-    print(type(exc).__name__, "|", exc)
-"""
 
 
-def report(project: Project, **env: str) -> str:
-    return ok(project.run(REPORT, env={"AUTOGEN_HOOK_PROVIDER": "anthropic", **env})).strip()
+def via_anthropic(project: Project, **env: str) -> str:
+    return report(project, AUTOGEN_HOOK_PROVIDER="anthropic", **env)
 
 
 def test_request_shape(provider_env: FakeLLM) -> None:
@@ -164,7 +157,7 @@ def test_gateway_without_key_gets_no_key_header(provider_env: FakeLLM, monkeypat
 
 def test_import_through_anthropic(project: Project, llm: FakeLLM) -> None:
     llm.anthropic.push(Code(GOOD))
-    assert report(project) == "ok 1"
+    assert via_anthropic(project) == "ok 1"
     [request] = llm.anthropic_requests()
     assert request.body["stream"] is True and request.body["max_tokens"] == 8192
     assert "You write Python modules for autogen-hook" in request.body["system"]
@@ -175,38 +168,38 @@ def test_import_through_anthropic(project: Project, llm: FakeLLM) -> None:
 
 def test_429_with_retry_after_then_success(project: Project, llm: FakeLLM) -> None:
     llm.anthropic.push(Status(429, "rate limited", {"retry-after": "0"}), Code(GOOD))
-    assert report(project, AUTOGEN_HOOK_RETRIES="2") == "ok 1"
+    assert via_anthropic(project, AUTOGEN_HOOK_RETRIES="2") == "ok 1"
     assert len(llm.anthropic_requests()) == 2
 
 
 def test_529_then_success(project: Project, llm: FakeLLM) -> None:
     llm.anthropic.push(Status(529, "Overloaded", {"retry-after": "0"}), Code(GOOD))
-    assert report(project, AUTOGEN_HOOK_RETRIES="1") == "ok 1"
+    assert via_anthropic(project, AUTOGEN_HOOK_RETRIES="1") == "ok 1"
     assert len(llm.anthropic_requests()) == 2
 
 
 def test_dropped_connection_then_success(project: Project, llm: FakeLLM) -> None:
     llm.anthropic.push(Drop(), Code(GOOD))
-    assert report(project, AUTOGEN_HOOK_RETRIES="1") == "ok 1"
+    assert via_anthropic(project, AUTOGEN_HOOK_RETRIES="1") == "ok 1"
     assert len(llm.anthropic_requests()) == 2
 
 
 def test_stream_cut_mid_way_then_success(project: Project, llm: FakeLLM) -> None:
     llm.anthropic.push(Cut(48), Code(GOOD))
-    assert report(project, AUTOGEN_HOOK_RETRIES="1") == "ok 1"
+    assert via_anthropic(project, AUTOGEN_HOOK_RETRIES="1") == "ok 1"
     assert len(llm.anthropic_requests()) == 2
 
 
 def test_persistent_overload_names_the_event(project: Project, llm: FakeLLM) -> None:
     llm.anthropic.push(ErrorEvent(), ErrorEvent())
-    out = report(project, AUTOGEN_HOOK_RETRIES="1")
+    out = via_anthropic(project, AUTOGEN_HOOK_RETRIES="1")
     assert out.startswith("ProviderHTTPError | anthropic sent an error as chunk 6")
     assert "Overloaded (overloaded_error)" in out and "gave up after 2 tries" in out
 
 
 def test_401_through_an_import_names_the_variable(project: Project, llm: FakeLLM) -> None:
     llm.anthropic.push(Status(401, "invalid x-api-key"))
-    out = report(project, AUTOGEN_HOOK_RETRIES="3")
+    out = via_anthropic(project, AUTOGEN_HOOK_RETRIES="3")
     assert out.startswith("AuthenticationError | anthropic answered HTTP 401")
     assert "check ANTHROPIC_API_KEY" in out
     assert len(llm.anthropic_requests()) == 1

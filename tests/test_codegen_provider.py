@@ -6,8 +6,8 @@ import logging
 from types import ModuleType
 
 import pytest
-from conftest import Project, ask, ok
-from fakellm import Code, FakeLLM, Raw, Run, Status, prompt_of
+from conftest import REPORT, Project, ask, report
+from fakellm import FakeLLM, Raw, Run, Status, prompt_of
 
 from autogen_hook import (
     AuthenticationError,
@@ -23,13 +23,6 @@ from autogen_hook.providers._ratelimit import SlidingWindow
 
 GOOD = 'def f() -> int:\n    """One."""\n    return 1\n'
 RESULT = f"I wrote the module.\n\n```python\n{GOOD}```\n\nIt defines f."
-REPORT = """
-try:
-    from autogen.t import f
-    print("ok", f())
-except ImportError as exc:
-    print(type(exc).__name__, "|", exc)
-"""
 FAST_POLLS = (  # the real schedule starts at 1 s; these scripts poll many times
     "import autogen_hook.providers._codegen as codegen\n"
     "codegen._POLL_START = codegen._POLL_CEILING = 0.01\n"
@@ -46,8 +39,8 @@ def fast(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return codegen
 
 
-def report(project: Project, script: str = REPORT, **env: str) -> str:
-    return ok(project.run(script, env={"AUTOGEN_HOOK_PROVIDER": "codegen", **env})).strip()
+def via_codegen(project: Project, script: str = FAST_POLLS + REPORT, **env: str) -> str:
+    return report(project, script, AUTOGEN_HOOK_PROVIDER="codegen", **env)
 
 
 def test_run_active_for_several_polls_then_complete(provider_env: FakeLLM, caplog: pytest.LogCaptureFixture) -> None:
@@ -234,20 +227,20 @@ def test_prompt_carries_rejected_answers_and_feedback() -> None:
 
 def test_import_through_codegen_after_several_polls(project: Project, llm: FakeLLM) -> None:
     llm.codegen.push(Run(["ACTIVE", "ACTIVE", "ACTIVE", "COMPLETE"], result=RESULT))
-    assert report(project, FAST_POLLS + REPORT) == "ok 1"
+    assert via_codegen(project) == "ok 1"
     assert len(llm.codegen_polls()) == 3
     assert "def f() -> int:" in (project.store / "t.py").read_text()
 
 
 def test_import_with_the_real_poll_schedule(project: Project, llm: FakeLLM) -> None:
     llm.codegen.push(Run(["ACTIVE", "completed"], result=RESULT))
-    assert report(project) == "ok 1"
+    assert via_codegen(project, REPORT) == "ok 1"
     assert len(llm.codegen_polls()) == 1
 
 
 def test_failed_run_through_an_import(project: Project, llm: FakeLLM) -> None:
     llm.codegen.push(Run(["ACTIVE", "FAILED"], result="The agent crashed."))
-    out = report(project, FAST_POLLS + REPORT, AUTOGEN_HOOK_RETRIES="2")
+    out = via_codegen(project, AUTOGEN_HOOK_RETRIES="2")
     assert out.startswith("ProviderResponseError | codegen agent run 1001 ended with status FAILED")
     assert "The agent crashed." in out and f"{llm.url}/agent/trace/1001" in out
     assert len(llm.codegen_creates()) == 1  # not retried
@@ -255,13 +248,13 @@ def test_failed_run_through_an_import(project: Project, llm: FakeLLM) -> None:
 
 def test_poll_429_through_an_import(project: Project, llm: FakeLLM) -> None:
     llm.codegen.push(Run(["ACTIVE", Status(429, "slow down", {"retry-after": "0"}), "COMPLETE"], result=RESULT))
-    assert report(project, FAST_POLLS + REPORT) == "ok 1"
+    assert via_codegen(project) == "ok 1"
     assert len(llm.codegen_polls()) == 2
 
 
 def test_401_through_an_import_names_the_variable(project: Project, llm: FakeLLM) -> None:
     llm.codegen.push(Status(401, "Invalid API token"))
-    out = report(project, AUTOGEN_HOOK_RETRIES="3")
+    out = via_codegen(project, AUTOGEN_HOOK_RETRIES="3")
     assert out.startswith("AuthenticationError | codegen answered HTTP 401")
     assert "check CODEGEN_API_TOKEN" in out and len(llm.codegen_creates()) == 1
 
@@ -271,7 +264,7 @@ def test_second_run_carries_the_validation_feedback(project: Project, llm: FakeL
         Run(["ACTIVE", "COMPLETE"], result="I could not write it."),
         Run(["ACTIVE", "COMPLETE"], result=RESULT),
     )
-    assert report(project, FAST_POLLS + REPORT) == "ok 1"
+    assert via_codegen(project) == "ok 1"
     first, second = (prompt_of(r) for r in llm.codegen_creates())
     assert "## Your previous answer" not in first
     assert "## Your previous answer\nI could not write it." in second

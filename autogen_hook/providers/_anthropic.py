@@ -21,7 +21,7 @@ from .._errors import MissingCredentialsError
 from ._base import Completion, CompletionRequest, Message, ProgressCallback, Usage
 from ._http import PooledClient
 from ._sse import ServerSentEvent
-from ._wire import Service, StreamErrorEvent, decode, send, stream
+from ._wire import Service, StreamErrorEvent, chat, decode
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_MODEL = "claude-sonnet-4-6"
@@ -72,32 +72,21 @@ class AnthropicProvider(PooledClient):
     environment = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
 
     def __init__(self) -> None:
-        self.base_url = (os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        self.api_key = os.environ.get("ANTHROPIC_API_KEY") or None
-        self._service = Service(
-            provider=self.name,
-            base_url=self.base_url,
-            base_variable="ANTHROPIC_BASE_URL",
+        self._service = Service.from_env(
+            self.name, "ANTHROPIC_BASE_URL", DEFAULT_BASE_URL,
             credential="ANTHROPIC_API_KEY",
             api="the Anthropic API or a gateway that speaks its Messages API",
         )
+        self.base_url = self._service.base_url
+        self.api_key = os.environ.get("ANTHROPIC_API_KEY") or None
 
     async def complete(
         self, request: CompletionRequest, progress: ProgressCallback | None = None
     ) -> Completion:
-        url = f"{self.base_url}/v1/messages"
-        headers = self._headers()
-        body = _body(request)
-        if not request.stream:
-            response = await send(
-                self._http(), self._service, "POST", url,
-                headers=headers, timeout=request.timeout, body=body,
-            )
-            return self._parse(response)
-        return await stream(
-            self._http(), self._service, url,
-            body=body, headers=headers, timeout=request.timeout,
-            parser=_EventParser(), fallback=self._parse, progress=progress,
+        return await chat(
+            self._http(), self._service, f"{self.base_url}/v1/messages",
+            body=_body(request), headers=self._headers(), request=request,
+            parse=self._parse, parser=_EventParser, progress=progress,
         )
 
     def _headers(self) -> dict[str, str]:

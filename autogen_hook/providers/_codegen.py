@@ -110,16 +110,14 @@ class CodegenProvider(PooledClient):
     environment = ("CODEGEN_API_TOKEN", "CODEGEN_ORG_ID", "CODEGEN_API_BASE_URL")
 
     def __init__(self) -> None:
-        self.base_url = (os.environ.get("CODEGEN_API_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        self.token = os.environ.get("CODEGEN_API_TOKEN") or None
-        self.org_id = os.environ.get("CODEGEN_ORG_ID", "").strip()
-        self._service = Service(
-            provider=self.name,
-            base_url=self.base_url,
-            base_variable="CODEGEN_API_BASE_URL",
+        self._service = Service.from_env(
+            self.name, "CODEGEN_API_BASE_URL", DEFAULT_BASE_URL,
             credential="CODEGEN_API_TOKEN and that CODEGEN_ORG_ID is an organization of yours",
             api=f"the Codegen API ({DEFAULT_BASE_URL})",
         )
+        self.base_url = self._service.base_url
+        self.token = os.environ.get("CODEGEN_API_TOKEN") or None
+        self.org_id = os.environ.get("CODEGEN_ORG_ID", "").strip()
 
     async def complete(
         self, request: CompletionRequest, progress: ProgressCallback | None = None

@@ -18,7 +18,7 @@ from .._errors import MissingCredentialsError
 from ._base import Completion, CompletionRequest, ProgressCallback, Usage
 from ._http import PooledClient
 from ._sse import ServerSentEvent
-from ._wire import Service, StreamErrorEvent, decode, send, stream
+from ._wire import Service, StreamErrorEvent, chat, decode
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -75,37 +75,27 @@ class OpenAIProvider(PooledClient):
     environment = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
 
     def __init__(self) -> None:
-        self.base_url = (os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        self.api_key = os.environ.get("OPENAI_API_KEY") or None
-        self._service = Service(
-            provider=self.name,
-            base_url=self.base_url,
-            base_variable="OPENAI_BASE_URL",
-            credential="OPENAI_API_KEY",
-            api="an OpenAI-compatible /v1 endpoint",
+        self._service = Service.from_env(
+            self.name, "OPENAI_BASE_URL", DEFAULT_BASE_URL,
+            credential="OPENAI_API_KEY", api="an OpenAI-compatible /v1 endpoint",
         )
+        self.base_url = self._service.base_url
+        self.api_key = os.environ.get("OPENAI_API_KEY") or None
 
     async def complete(
         self, request: CompletionRequest, progress: ProgressCallback | None = None
     ) -> Completion:
-        url = f"{self.base_url}/chat/completions"
-        headers = self._headers()
         body: dict[str, Any] = {
             "model": request.model or DEFAULT_MODEL,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
         }
-        if not request.stream:
-            response = await send(
-                self._http(), self._service, "POST", url,
-                headers=headers, timeout=request.timeout, body=body,
-            )
-            return self._parse(response)
-        body["stream"] = True
-        body["stream_options"] = {"include_usage": True}
-        return await stream(
-            self._http(), self._service, url,
-            body=body, headers=headers, timeout=request.timeout,
-            parser=_ChunkParser(), fallback=self._parse, progress=progress,
+        if request.stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        return await chat(
+            self._http(), self._service, f"{self.base_url}/chat/completions",
+            body=body, headers=self._headers(), request=request,
+            parse=self._parse, parser=_ChunkParser, progress=progress,
         )
 
     def _headers(self) -> dict[str, str]:

@@ -7,6 +7,7 @@ events and malformed answers are handled here, the same for every provider.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -15,7 +16,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from .._errors import ProviderError, ProviderResponseError, ProviderUnavailableError
-from ._base import Completion, Progress, ProgressCallback
+from ._base import Completion, CompletionRequest, Progress, ProgressCallback
 from ._http import check_status, http_error, request_timeout, unavailable
 from ._sse import ServerSentEvent, iter_events
 
@@ -49,6 +50,14 @@ class Service:
     base_variable: str  # where the base URL comes from, e.g. OPENAI_BASE_URL
     credential: str  # what to check when the server refuses the credential
     api: str  # what the base URL should point at, e.g. "an OpenAI-compatible /v1 endpoint"
+
+    @classmethod
+    def from_env(
+        cls, provider: str, base_variable: str, default_base_url: str, credential: str, api: str
+    ) -> Service:
+        """The service whose base URL is ``base_variable``'s value, else ``default_base_url``."""
+        base_url = (os.environ.get(base_variable) or default_base_url).rstrip("/")
+        return cls(provider, base_url, base_variable, credential, api)
 
     def unreachable(self, exc: httpx.HTTPError, url: str) -> ProviderUnavailableError:
         hint = f"Is the server running? Check {self.base_variable} (now {self.base_url})."
@@ -86,6 +95,31 @@ class StreamParser(Protocol):
     def completion(self) -> Completion: ...
 
 
+async def chat(
+    client: httpx.AsyncClient,
+    service: Service,
+    url: str,
+    *,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    request: CompletionRequest,
+    parse: Callable[[httpx.Response], Completion],
+    parser: Callable[[], StreamParser],
+    progress: ProgressCallback | None,
+) -> Completion:
+    """POST a chat request: the whole answer read by ``parse``, or with ``request.stream``
+    the SSE stream read by a new ``parser``."""
+    if not request.stream:
+        response = await send(
+            client, service, "POST", url, headers=headers, timeout=request.timeout, body=body
+        )
+        return parse(response)
+    return await _stream(
+        client, service, url, body=body, headers=headers, timeout=request.timeout,
+        parser=parser(), fallback=parse, progress=progress,
+    )
+
+
 async def send(
     client: httpx.AsyncClient,
     service: Service,
@@ -116,7 +150,7 @@ def decode(model: type[_Model], response: httpx.Response, service: Service, what
         raise service.wrong_shape(url, what, response.text, exc.error_count()) from None
 
 
-async def stream(
+async def _stream(
     client: httpx.AsyncClient,
     service: Service,
     url: str,
