@@ -64,7 +64,8 @@ def test_create_request_shape(provider_env: FakeLLM) -> None:
     [create] = provider_env.codegen_creates()
     assert create.path == "/v1/organizations/42/agent/run"
     assert create.headers["authorization"] == "Bearer cg-test-fake"
-    assert set(create.body) == {"prompt"}  # no model: the organization's default
+    assert set(create.body) == {"prompt", "metadata"}  # no model: the organization's default
+    assert create.body["metadata"] == {"client": "autogen-hook", "module": "autogen.t"}
     assert create.body["prompt"].startswith("Rules.\n\n## Task\nWrite autogen.t.")
     assert "exactly one fenced ```python code block" in create.body["prompt"]
     assert provider_env.codegen_polls() == []  # it was complete at once

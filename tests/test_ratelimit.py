@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
+import pytest
+
 from autogen_hook.providers._ratelimit import SlidingWindow
 
 
@@ -37,3 +42,16 @@ def test_old_starts_leave_the_window() -> None:
     clock.now = 10.0
     assert window.reserve() == 0.0  # t=0 has left, t=5 and t=10 fill it again
     assert window.reserve() == 5.0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_does_not_inherit_a_held_lock() -> None:
+    window = SlidingWindow(1, 10.0)
+    with window._lock:  # as if another thread were booking at the moment of the fork
+        pid = os.fork()
+        if pid == 0:  # the child: would block forever on the inherited lock
+            signal.alarm(5)
+            window.reserve()
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

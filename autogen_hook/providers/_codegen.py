@@ -148,7 +148,10 @@ class CodegenProvider(PooledClient):
     async def _create(
         self, url: str, headers: dict[str, str], request: CompletionRequest
     ) -> _AgentRun:
-        body = {"prompt": build_prompt(request.messages)}
+        body: dict[str, object] = {
+            "prompt": build_prompt(request.messages),
+            "metadata": {"client": "autogen-hook", "module": request.module},
+        }
         if request.model:
             body["model"] = request.model
         await _CREATES.wait()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 
@@ -24,6 +26,7 @@ class SlidingWindow:
         self._clock = clock
         self._starts: deque[float] = deque()
         self._lock = threading.Lock()
+        _windows.add(self)
 
     async def wait(self) -> None:
         """Return when one more start fits in the window."""
@@ -42,3 +45,15 @@ class SlidingWindow:
                 start = max(now, self._starts[-self.limit] + self.period)
             self._starts.append(start)
             return start - now
+
+
+_windows: weakref.WeakSet[SlidingWindow] = weakref.WeakSet()
+
+
+def _renew_locks() -> None:
+    """A lock held by another thread at fork stays held in the child: give each window a new one."""
+    for window in _windows:
+        window._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_renew_locks)
