@@ -96,20 +96,20 @@ class Slow:
 class Run:
     """A scripted Codegen agent run; ``id`` and ``web_url`` are set when it is created."""
 
-    statuses: list[str | Status] = field(default_factory=lambda: ["ACTIVE", "COMPLETE"])
+    statuses: list[str | None | Status] = field(default_factory=lambda: ["ACTIVE", "COMPLETE"])
     result: str | None = None
     id: int = 0
     web_url: str = ""
     polls: int = 0
 
-    def advance(self) -> str | Status:
+    def advance(self) -> str | None | Status:
         """What the next poll gets."""
         self.polls += 1
         return self.statuses[min(self.polls, len(self.statuses) - 1)]
 
-    def status(self) -> str:
+    def status(self) -> str | None:
         """The status last reported (an error answer does not change it)."""
-        reported = [s for s in self.statuses[: self.polls + 1] if isinstance(s, str)]
+        reported = [s for s in self.statuses[: self.polls + 1] if not isinstance(s, Status)]
         return reported[-1]
 
     def finished(self) -> bool:
@@ -311,7 +311,7 @@ class _Anthropic:
 
     @staticmethod
     def head(model: str) -> list[bytes]:
-        message = {
+        message: dict[str, Any] = {
             "id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [],
             "stop_reason": None, "stop_sequence": None,
             "usage": {"input_tokens": 100, "output_tokens": 1},

@@ -271,3 +271,14 @@ def test_second_run_carries_the_validation_feedback(project: Project, llm: FakeL
     assert "## Your previous answer\nI could not write it." in second
     assert "## Feedback on that answer\nThat module was rejected" in second
     assert second.endswith(codegen._ANSWER_FORMAT)
+
+
+def test_run_without_status_yet_is_waited_on_quietly(
+    provider_env: FakeLLM, caplog: pytest.LogCaptureFixture
+) -> None:
+    provider_env.codegen.push(Run([None, None, "COMPLETE"], result=RESULT))
+    progress: list[Progress] = []
+    with caplog.at_level(logging.WARNING, logger="autogen_hook"):
+        assert ask(CodegenProvider(), progress=progress).text == RESULT
+    assert caplog.records == []
+    assert [p.status for p in progress][:2] == ["agent run 1001: pending"] * 2

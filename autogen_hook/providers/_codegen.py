@@ -13,7 +13,8 @@ Run statuses are read case-insensitively (``-`` and spaces as ``_``):
   ProviderResponseError naming the run's page and its text; not transient, since a
   new run of the same prompt would cost another run and likely fail alike.
 * running: ACTIVE, RUNNING, PENDING, QUEUED, CREATED, STARTING, IN_PROGRESS,
-  EVALUATION, PAUSED. Any other value (or none) is logged once and waited on too.
+  EVALUATION, PAUSED, or no status yet. Any other value is logged once as a
+  warning and waited on too.
 
 Waiting ends at ``request.overall_timeout`` with a ProviderUnavailableError that
 is not transient: the run may still finish on its page, and a retry would start
@@ -139,7 +140,7 @@ class CodegenProvider(PooledClient):
             except ProviderError as exc:
                 pace.failed(exc, run)
                 continue
-            pace.failures = 0
+            pace.answered()
             run = watch.report(self._run(response))
         if run.state in _FAILED:
             raise _failed(run)
@@ -171,7 +172,7 @@ class CodegenProvider(PooledClient):
         return {"authorization": f"Bearer {self.token}"}
 
     def _org_id(self) -> int:
-        if self.org_id.isdigit():
+        if self.org_id.isdecimal():
             return int(self.org_id)
         problem = f"is {self.org_id!r}" if self.org_id else "is not set"
         raise MissingCredentialsError(
@@ -216,7 +217,7 @@ class _Watch:
             _log.info("codegen agent run %s is writing %s: %s", run.id, self.module, run.web_url)
             self._logged = True
         state = run.state
-        if state not in _ENDED | _RUNNING and state not in self._unknown:
+        if state and state not in _ENDED | _RUNNING and state not in self._unknown:
             self._unknown.add(state)
             _log.warning(
                 "codegen agent run %s reports status %r, which autogen-hook does not know; "
@@ -230,7 +231,7 @@ class _Pace:
 
     def __init__(self) -> None:
         self.interval = _POLL_START
-        self.failures = 0  # failed polls in a row
+        self._failures = 0  # failed polls in a row
         self._next = _POLL_START
 
     async def sleep(self, deadline: float, run: _AgentRun, overall_timeout: float) -> None:
@@ -242,17 +243,20 @@ class _Pace:
         self.interval = min(self.interval * _POLL_GROWTH, _POLL_CEILING)
         self._next = self.interval
 
+    def answered(self) -> None:
+        self._failures = 0
+
     def failed(self, exc: ProviderError, run: _AgentRun) -> None:
         """A poll failed: wait out a 429 or a brief outage, raise anything else."""
         if isinstance(exc, ProviderHTTPError) and exc.status == 429:
             self._next = exc.retry_after if exc.retry_after is not None else self.interval
             return
-        self.failures += 1
+        self._failures += 1
         if not exc.transient:
             raise exc
-        if self.failures >= _POLL_FAILURES:
+        if self._failures >= _POLL_FAILURES:
             raise ProviderUnavailableError(
-                f"lost track of codegen agent run {run.id} after {self.failures} failed polls in "
+                f"lost track of codegen agent run {run.id} after {self._failures} failed polls in "
                 f"a row ({exc}). It may still finish: see {run.page}.",
                 provider="codegen",
             ) from None
