@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -16,6 +17,14 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from fakellm import FakeLLM  # noqa: E402
 
+from autogen_hook.providers import (  # noqa: E402
+    Completion,
+    CompletionRequest,
+    Message,
+    Progress,
+    Provider,
+)
+
 _PROVIDER_VARIABLES = ("OPENAI_", "ANTHROPIC_", "CODEGEN_", "AUTOGEN_HOOK_")
 
 
@@ -24,6 +33,39 @@ def llm() -> Iterator[FakeLLM]:
     """A fresh local server for each test, stopped afterwards."""
     with FakeLLM() as server:
         yield server
+
+
+@pytest.fixture
+def provider_env(llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> FakeLLM:
+    """This process's environment points every provider at ``llm`` (in-process provider tests)."""
+    for name in list(os.environ):
+        if name.startswith(_PROVIDER_VARIABLES):
+            monkeypatch.delenv(name)
+    for name, value in llm.env().items():
+        monkeypatch.setenv(name, value)
+    return llm
+
+
+def ask(
+    provider: Provider,
+    *messages: Message,
+    progress: list[Progress] | None = None,
+    **fields: object,
+) -> Completion:
+    """Run one ``provider.complete`` on a fresh event loop and close the provider's client there."""
+    request = CompletionRequest(
+        messages=messages or (Message("system", "Write modules."), Message("user", "Write autogen.t.")),
+        module="autogen.t",
+        **fields,  # type: ignore[arg-type]
+    )
+
+    async def complete() -> Completion:
+        try:
+            return await provider.complete(request, None if progress is None else progress.append)
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(complete())
 
 
 @dataclass
@@ -87,6 +129,20 @@ def project(tmp_path: Path, llm: FakeLLM) -> Project:
     root.mkdir()
     (root / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0"\n')
     return Project(root=root, env={**clean_env(), **llm.env()})
+
+
+REPORT = """
+try:
+    from autogen.t import f
+    print("ok", f())
+except ImportError as exc:
+    print(type(exc).__name__, "|", exc)
+"""
+
+
+def report(project: Project, script: str = REPORT, **env: str) -> str:
+    """What importing ``autogen.t.f`` gave: ``ok <f()>`` or ``<error type> | <message>``."""
+    return ok(project.run(script, env=env)).strip()
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:

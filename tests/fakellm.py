@@ -1,14 +1,22 @@
 """A local LLM server for tests: real HTTP on 127.0.0.1, real wire formats, scripted replies.
 
-Tests queue what the next requests get (``server.openai.push(...)``) and read
-what was sent (``server.requests``). Replies are steps:
+It speaks three APIs: OpenAI chat completions (``/v1/chat/completions``),
+Anthropic Messages (``/v1/messages``) and Codegen agent runs
+(``/v1/organizations/{org}/agent/run[/{id}]``). Tests queue what the next
+requests get (``server.openai.push(...)``, ``server.anthropic.push(...)``,
+``server.codegen.push(...)``) and read what was sent (``server.requests``).
+Replies are steps:
 
 * ``Code(src)`` / ``Text(s)``  a normal completion (streamed as SSE if the request asks)
-* ``Status(429, headers=...)`` an HTTP error in the provider's error format
+* ``Status(429, headers=...)`` an HTTP error in the API's own error format
 * ``Raw(body)``                a malformed body
 * ``Drop()``                   close the connection without answering
-* ``Cut(chars)``               start streaming, then cut the connection mid-way
+* ``Cut(chars)``               start the answer, then cut the connection mid-way
+* ``ErrorEvent(kind, msg)``    stream a little, then an error event inside the stream
 * ``Slow(seconds, step)``      wait, then answer with ``step``
+* ``Run(statuses, result)``    (Codegen only) an agent run: the create answers the first
+                               status, each poll the next one (the last repeats); a
+                               ``Status`` among them answers that poll with the error
 
 A ``responder`` function can answer instead of a queue: it gets the request
 and returns a step (used for concurrent and racing scenarios).
@@ -16,7 +24,9 @@ and returns a step (used for concurrent and racing scenarios).
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import socket
 import threading
 import time
@@ -61,13 +71,49 @@ class Drop:
 
 @dataclass
 class Cut:
+    """A stream (or a JSON body) that breaks after ``chars`` characters of its answer."""
+
     chars: int = 20
+    content: str = "x" * 500
+
+
+@dataclass
+class ErrorEvent:
+    """A stream that sends ``after`` characters of answer, then an error event, then ends."""
+
+    kind: str = "overloaded_error"
+    message: str = "Overloaded"
+    after: int = 20
 
 
 @dataclass
 class Slow:
     seconds: float
     step: Any
+
+
+@dataclass
+class Run:
+    """A scripted Codegen agent run; ``id`` and ``web_url`` are set when it is created."""
+
+    statuses: list[str | None | Status] = field(default_factory=lambda: ["ACTIVE", "COMPLETE"])
+    result: str | None = None
+    id: int = 0
+    web_url: str = ""
+    polls: int = 0
+
+    def advance(self) -> str | None | Status:
+        """What the next poll gets."""
+        self.polls += 1
+        return self.statuses[min(self.polls, len(self.statuses) - 1)]
+
+    def status(self) -> str | None:
+        """The status last reported (an error answer does not change it)."""
+        reported = [s for s in self.statuses[: self.polls + 1] if not isinstance(s, Status)]
+        return reported[-1]
+
+    def finished(self) -> bool:
+        return self.polls + 1 >= len(self.statuses)
 
 
 Step = Any
@@ -107,14 +153,34 @@ class Script:
         return Status(400, "fake server: no reply scripted for this request")
 
 
+class AgentRuns(Script):
+    """Codegen: queued steps answer run creations; created runs answer their polls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: dict[int, Run] = {}
+        self._ids = itertools.count(1001)
+
+    def start(self, run: Run, base_url: str) -> Run:
+        with self._lock:
+            run.id = next(self._ids)
+            run.web_url = f"{base_url}/agent/trace/{run.id}"
+            self.runs[run.id] = run
+        return run
+
+
 class FakeLLM:
     """Start with ``with FakeLLM() as server:`` or start()/stop()."""
+
+    org_id = 42
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.openai = Script()
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests answered at the same time
+        self.anthropic = Script()
+        self.codegen = AgentRuns()
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -130,7 +196,15 @@ class FakeLLM:
 
     def env(self) -> dict[str, str]:
         """Environment variables pointing every provider at this server."""
-        return {"OPENAI_BASE_URL": self.openai_url, "OPENAI_API_KEY": "sk-test-fake"}
+        return {
+            "OPENAI_BASE_URL": self.openai_url,
+            "OPENAI_API_KEY": "sk-test-fake",
+            "ANTHROPIC_BASE_URL": self.url,
+            "ANTHROPIC_API_KEY": "sk-ant-test-fake",
+            "CODEGEN_API_BASE_URL": self.url,
+            "CODEGEN_API_TOKEN": "cg-test-fake",
+            "CODEGEN_ORG_ID": str(self.org_id),
+        }
 
     def start(self) -> FakeLLM:
         self._thread.start()
@@ -158,10 +232,141 @@ class FakeLLM:
     def chat_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
 
+    def anthropic_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path.endswith("/v1/messages")]
+
+    def codegen_creates(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "POST" and _CREATE.fullmatch(r.path)]
+
+    def codegen_polls(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "GET" and _POLL.fullmatch(r.path)]
+
 
 def prompt_of(request: Recorded) -> str:
-    """All message text of a chat request, for assertions."""
-    return "\n".join(str(m.get("content", "")) for m in request.body.get("messages", []))
+    """All prompt text of a request (chat messages, Anthropic's system, Codegen's prompt)."""
+    if "prompt" in request.body:
+        return str(request.body["prompt"])
+    parts = [request.body["system"]] if request.body.get("system") else []
+    parts += [str(m.get("content", "")) for m in request.body.get("messages", [])]
+    return "\n".join(parts)
+
+
+_CREATE = re.compile(r"/v1/organizations/(\d+)/agent/run")
+_POLL = re.compile(r"/v1/organizations/(\d+)/agent/run/(\d+)")
+
+
+class _OpenAI:
+    """OpenAI chat-completions wire format."""
+
+    @staticmethod
+    def error(status: int, message: str) -> dict[str, Any]:
+        return {"error": {"message": message, "type": "scripted", "code": status}}
+
+    @staticmethod
+    def completion(content: str, model: str) -> dict[str, Any]:
+        return {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
+        }
+
+    @staticmethod
+    def head(model: str) -> list[bytes]:
+        return [_sse(_chunk(model, {"role": "assistant", "content": ""}, None))]
+
+    @staticmethod
+    def delta(model: str, piece: str) -> bytes:
+        return _sse(_chunk(model, {"content": piece}, None))
+
+    @staticmethod
+    def tail(model: str, pieces: int) -> list[bytes]:
+        usage = {
+            "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+            "model": model, "choices": [],
+            "usage": {"prompt_tokens": 100, "completion_tokens": pieces, "total_tokens": 100 + pieces},
+        }
+        return [_sse(_chunk(model, {}, "stop")), _sse(usage), b"data: [DONE]\n\n"]
+
+    @staticmethod
+    def error_event(kind: str, message: str) -> bytes:
+        return _sse({"error": {"message": message, "type": kind, "code": None}})
+
+
+class _Anthropic:
+    """Anthropic Messages wire format, with its named stream events."""
+
+    _TYPES = {
+        400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+        404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
+        500: "api_error", 529: "overloaded_error",
+    }
+
+    @classmethod
+    def error(cls, status: int, message: str) -> dict[str, Any]:
+        kind = cls._TYPES.get(status, "api_error")
+        return {"type": "error", "error": {"type": kind, "message": message}}
+
+    @staticmethod
+    def completion(content: str, model: str) -> dict[str, Any]:
+        return {
+            "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "text", "text": content}],
+            "stop_reason": "end_turn", "stop_sequence": None,
+            "usage": {"input_tokens": 100, "output_tokens": 50},
+        }
+
+    @staticmethod
+    def head(model: str) -> list[bytes]:
+        message: dict[str, Any] = {
+            "id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [],
+            "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": 100, "output_tokens": 1},
+        }
+        return [
+            _sse({"type": "message_start", "message": message}, "message_start"),
+            _sse(
+                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+                "content_block_start",
+            ),
+            _sse({"type": "ping"}, "ping"),
+        ]
+
+    @staticmethod
+    def delta(model: str, piece: str) -> bytes:
+        data = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}
+        return _sse(data, "content_block_delta")
+
+    @staticmethod
+    def tail(model: str, pieces: int) -> list[bytes]:
+        return [
+            _sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
+            _sse(
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": pieces},
+                },
+                "message_delta",
+            ),
+            _sse({"type": "message_stop"}, "message_stop"),
+        ]
+
+    @staticmethod
+    def error_event(kind: str, message: str) -> bytes:
+        return _sse({"type": "error", "error": {"type": kind, "message": message}}, "error")
+
+
+class _Codegen:
+    """Codegen API error format (agent runs are answered by the handler)."""
+
+    @staticmethod
+    def error(status: int, message: str) -> dict[str, Any]:
+        return {"message": message, "status_code": status}
 
 
 def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
@@ -184,40 +389,67 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = raw.decode(errors="replace")
-            request = Recorded(
-                "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body
-            )
-            server.record(request)
+            request = self._record("POST", body)
+            path = self.path.rstrip("/")
             server.entered(+1)
             try:
-                if self.path.rstrip("/").endswith("/chat/completions"):
-                    self._answer(server.openai.next(request), request)
+                if path.endswith("/chat/completions"):
+                    self._answer(server.openai.next(request), request, _OpenAI)
+                elif path.endswith("/v1/messages"):
+                    self._answer(server.anthropic.next(request), request, _Anthropic)
+                elif match := _CREATE.fullmatch(path):
+                    self._create_run(server.codegen.next(request), request, int(match.group(1)))
                 else:
                     self._json(404, {"error": {"message": f"no route {self.path}"}})
             finally:
                 server.entered(-1)
 
-        def _answer(self, step: Step, request: Recorded) -> None:
+        def do_GET(self) -> None:
+            request = self._record("GET", None)
+            match = _POLL.fullmatch(self.path.rstrip("/"))
+            run = server.codegen.runs.get(int(match.group(2))) if match else None
+            if match is None or run is None:
+                self._json(404, _Codegen.error(404, "Agent run not found."))
+                return
+            answer = run.advance()
+            if isinstance(answer, Status):
+                self._answer(answer, request, _Codegen)
+            else:
+                self._json(200, _run_json(run, int(match.group(1))))
+
+        def _record(self, method: str, body: Any) -> Recorded:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            request = Recorded(method, self.path, headers, body)
+            server.record(request)
+            return request
+
+        def _create_run(self, step: Step, request: Recorded, org_id: int) -> None:
+            if isinstance(step, Run):
+                self._json(200, _run_json(server.codegen.start(step, server.url), org_id))
+            else:
+                self._answer(step, request, _Codegen)
+
+        def _answer(self, step: Step, request: Recorded, api: Any) -> None:
             while isinstance(step, Slow):
                 time.sleep(step.seconds)
                 step = step.step
+            streams = isinstance(request.body, dict) and bool(request.body.get("stream"))
             if isinstance(step, Drop):
                 self._drop()
             elif isinstance(step, Status):
-                self._json(
-                    step.status,
-                    {"error": {"message": step.message, "type": "scripted", "code": step.status}},
-                    step.headers,
-                )
+                self._json(step.status, api.error(step.status, step.message), step.headers)
             elif isinstance(step, Raw):
                 self._send(step.status, step.body.encode(), step.content_type)
+            elif isinstance(step, Cut) and streams:
+                self._stream(api, step.content, "fake-model", stop_after=step.chars)
             elif isinstance(step, Cut):
-                self._openai_stream("x" * 500, "fake-model", cut_after=step.chars)
+                self._cut_body(json.dumps(api.completion(step.content, "fake-model")).encode(), step.chars)
+            elif isinstance(step, ErrorEvent):
+                self._stream(api, "x" * 500, "fake-model", stop_after=step.after, error=step)
+            elif isinstance(step, Text) and streams:
+                self._stream(api, step.content, step.model)
             elif isinstance(step, Text):
-                if isinstance(request.body, dict) and request.body.get("stream"):
-                    self._openai_stream(step.content, step.model)
-                else:
-                    self._json(200, _chat_completion(step.content, step.model))
+                self._json(200, api.completion(step.content, step.model))
             else:
                 raise TypeError(f"unknown step {step!r}")
 
@@ -235,6 +467,16 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _cut_body(self, data: bytes, keep: int) -> None:
+            """Promise the whole body, send its start, then break the connection."""
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[:keep])
+            self.wfile.flush()
+            self._drop()
+
         def _drop(self) -> None:
             self.close_connection = True
             try:
@@ -242,28 +484,35 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
             except OSError:
                 pass
 
-        def _openai_stream(self, content: str, model: str, cut_after: int | None = None) -> None:
+        def _stream(
+            self,
+            api: Any,
+            content: str,
+            model: str,
+            stop_after: int | None = None,
+            error: ErrorEvent | None = None,
+        ) -> None:
+            """SSE in ``api``'s format; after ``stop_after`` characters, cut (or send ``error``)."""
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
             self.send_header("transfer-encoding", "chunked")
             self.end_headers()
+            for frame in api.head(model):
+                self._chunk(frame)
             pieces = [content[i : i + 16] for i in range(0, len(content), 16)]
             sent = 0
-            for index, piece in enumerate(pieces):
-                if cut_after is not None and sent >= cut_after:
-                    self._drop()
+            for piece in pieces:
+                if stop_after is not None and sent >= stop_after:
+                    if error is None:
+                        self._drop()
+                        return
+                    self._chunk(api.error_event(error.kind, error.message))
+                    self._chunk(b"")
                     return
-                delta = {"content": piece} if index else {"role": "assistant", "content": piece}
-                self._chunk(_sse(_stream_chunk(model, delta, None)))
+                self._chunk(api.delta(model, piece))
                 sent += len(piece)
-            self._chunk(_sse(_stream_chunk(model, {}, "stop")))
-            usage_chunk = {
-                "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": model, "choices": [],
-                "usage": {"prompt_tokens": 100, "completion_tokens": len(pieces), "total_tokens": 100 + len(pieces)},
-            }
-            self._chunk(_sse(usage_chunk))
-            self._chunk(b"data: [DONE]\n\n")
+            for frame in api.tail(model, len(pieces)):
+                self._chunk(frame)
             self._chunk(b"")
 
         def _chunk(self, data: bytes) -> None:
@@ -273,24 +522,23 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _chat_completion(content: str, model: str) -> dict[str, Any]:
+def _run_json(run: Run, org_id: int) -> dict[str, Any]:
+    """Codegen's AgentRunResponse; the result appears once the run reports its last status."""
     return {
-        "id": "chatcmpl-fake",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
+        "id": run.id,
+        "organization_id": org_id,
+        "status": run.status(),
+        "created_at": "2025-01-01T00:00:00Z",
+        "web_url": run.web_url,
+        "result": run.result if run.finished() else None,
+        "summary": None,
+        "source_type": "API",
+        "github_pull_requests": [],
+        "metadata": None,
     }
 
 
-def _stream_chunk(model: str, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+def _chunk(model: str, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion.chunk",

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import socket
 
-from conftest import Project, ok
+from conftest import Project, report
 from fakellm import Code, Drop, FakeLLM, Raw, Slow, Status
 
 GOOD = 'def f() -> int:\n    """One."""\n    return 1\n'
-REPORT = """
-try:
-    from autogen.t import f
-    print("ok", f())
-except ImportError as exc:
-    print(type(exc).__name__, "|", exc)
-"""
-
-
-def report(project: Project, **env: str) -> str:
-    return ok(project.run(REPORT, env=env)).strip()
-
 
 def test_429_with_retry_after_then_success(project: Project, llm: FakeLLM) -> None:
     llm.openai.push(Status(429, "slow down", {"retry-after": "0"}), Code(GOOD))

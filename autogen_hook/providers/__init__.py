@@ -39,6 +39,8 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "autogen_hook.providers"
 _BUILTIN = {
+    "anthropic": "autogen_hook.providers._anthropic:AnthropicProvider",
+    "codegen": "autogen_hook.providers._codegen:CodegenProvider",
     "openai": "autogen_hook.providers._openai:OpenAIProvider",
 }
 _instances: dict[tuple[str, ...], Provider] = {}

@@ -53,7 +53,12 @@ class Completion:
 
 @dataclass(frozen=True)
 class Progress:
-    """A live update while a completion is produced (for the status line)."""
+    """A live update while a completion is produced (for the status line).
+
+    ``tokens`` estimates the output so far: streaming providers count the text
+    chunks received (OpenAI sends about one token a chunk, Anthropic a few).
+    Agent providers report ``status`` and the run's web page in ``url`` instead.
+    """
 
     tokens: int = 0
     status: str | None = None

@@ -30,14 +30,30 @@ def request_timeout(seconds: float) -> httpx.Timeout:
 
 
 def check_status(response: httpx.Response, provider: str, credential: str) -> None:
-    """Raise the matching ProviderHTTPError for an error status; ``credential`` names the variable."""
+    """Raise the matching ProviderHTTPError for an error status; ``credential`` names the variable.
+
+    The body must have been read (``await response.aread()`` for a streamed response).
+    """
     status = response.status_code
     if status < 400:
         return
-    excerpt = body_excerpt(response)
     where = f"{provider} answered HTTP {status} for {response.request.method} {response.request.url}"
+    raise http_error(
+        provider, status, where, body_excerpt(response), credential, retry_after(response.headers)
+    )
+
+
+def http_error(
+    provider: str,
+    status: int,
+    where: str,
+    excerpt: str,
+    credential: str,
+    retry_after: float | None = None,
+) -> ProviderHTTPError:
+    """The error for an HTTP status (or a streamed error of that kind): what, why, and what to do."""
     if status in (401, 403):
-        raise AuthenticationError(
+        return AuthenticationError(
             f"{where}: {excerpt}. The credential was refused: check {credential}.",
             provider=provider,
             status=status,
@@ -48,13 +64,13 @@ def check_status(response: httpx.Response, provider: str, credential: str) -> No
         404: " Check the base URL and the model name.",
         429: " Rate limited: wait a little or lower the request rate.",
     }.get(status, " The server failed: try again later." if status >= 500 else "")
-    raise ProviderHTTPError(
+    return ProviderHTTPError(
         f"{where}: {excerpt}.{hint}",
         provider=provider,
         status=status,
         body=excerpt,
         transient=status in TRANSIENT_STATUSES,
-        retry_after=retry_after(response.headers),
+        retry_after=retry_after,
     )
 
 
@@ -81,8 +97,13 @@ def body_excerpt(response: httpx.Response, limit: int = 300) -> str:
         message = error.get("message") if isinstance(error, dict) else error
         if isinstance(message, str) and message:
             text = message
+    return shorten(text, limit) or "(empty body)"
+
+
+def shorten(text: str, limit: int = 300) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
     text = " ".join(text.split())
-    return (text[:limit] + "...") if len(text) > limit else (text or "(empty body)")
+    return (text[:limit] + "...") if len(text) > limit else text
 
 
 def retry_after(headers: httpx.Headers) -> float | None:
@@ -105,3 +126,20 @@ def retry_after(headers: httpx.Headers) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+class PooledClient:
+    """Base of the built-in providers: one pooled HTTP client per instance, made on first use."""
+
+    _client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = new_client()
+        return self._client
+
+    async def aclose(self) -> None:
+        """Release connections; called once at interpreter exit."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

@@ -1,15 +1,24 @@
-"""Any OpenAI-compatible chat-completions server: OpenAI, Ollama, vLLM, llama.cpp, LM Studio, OpenRouter."""
+"""Any OpenAI-compatible chat-completions server: OpenAI, Ollama, vLLM, llama.cpp, LM Studio, OpenRouter.
+
+With ``request.stream`` (the default) the answer streams as SSE chunks with
+``stream_options.include_usage``; progress counts the content chunks received
+(about one token each). A server that ignores ``stream`` and answers with one
+JSON completion is read as such.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field
 
-from .._errors import MissingCredentialsError, ProviderResponseError
+from .._errors import MissingCredentialsError
 from ._base import Completion, CompletionRequest, ProgressCallback, Usage
-from ._http import check_status, new_client, request_timeout, unavailable
+from ._http import PooledClient
+from ._sse import ServerSentEvent
+from ._wire import Service, StreamErrorEvent, chat, decode
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -35,42 +44,59 @@ class _ChatCompletion(BaseModel):
     usage: _Usage | None = None
 
 
-class OpenAIProvider:
+class _Delta(BaseModel):
+    content: str | None = None
+
+
+class _ChunkChoice(BaseModel):
+    delta: _Delta = Field(default_factory=_Delta)
+    finish_reason: str | None = None
+
+
+class _Error(BaseModel):
+    message: str = ""
+    type: str | None = None
+    code: int | str | None = None
+
+
+class _Chunk(BaseModel):
+    """A ``chat.completion.chunk``, the final usage chunk, or an error in the stream."""
+
+    model: str = ""
+    choices: list[_ChunkChoice] | None = None  # vLLM sends null in the usage chunk
+    usage: _Usage | None = None
+    error: _Error | None = None
+
+
+class OpenAIProvider(PooledClient):
     """Chat completions at ``OPENAI_BASE_URL`` with ``OPENAI_API_KEY``."""
 
     name = "openai"
     environment = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
 
     def __init__(self) -> None:
-        self.base_url = (os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self._service = Service.from_env(
+            self.name, "OPENAI_BASE_URL", DEFAULT_BASE_URL,
+            credential="OPENAI_API_KEY", api="an OpenAI-compatible /v1 endpoint",
+        )
+        self.base_url = self._service.base_url
         self.api_key = os.environ.get("OPENAI_API_KEY") or None
-        self._client: httpx.AsyncClient | None = None
 
     async def complete(
         self, request: CompletionRequest, progress: ProgressCallback | None = None
     ) -> Completion:
-        url = f"{self.base_url}/chat/completions"
-        body = {
+        body: dict[str, Any] = {
             "model": request.model or DEFAULT_MODEL,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
         }
-        try:
-            response = await self._http().post(
-                url, json=body, headers=self._headers(), timeout=request_timeout(request.timeout)
-            )
-        except httpx.HTTPError as exc:
-            raise unavailable(exc, self.name, url, self._hint()) from None
-        check_status(response, self.name, "OPENAI_API_KEY")
-        return self._parse(response)
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = new_client()
-        return self._client
+        if request.stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        return await chat(
+            self._http(), self._service, f"{self.base_url}/chat/completions",
+            body=body, headers=self._headers(), request=request,
+            parse=self._parse, parser=_ChunkParser, progress=progress,
+        )
 
     def _headers(self) -> dict[str, str]:
         if self.api_key:
@@ -84,22 +110,54 @@ class OpenAIProvider:
             )
         return {}  # local servers (Ollama, llama.cpp, vLLM) usually need no key
 
-    def _hint(self) -> str:
-        return f"Is the server running? Check OPENAI_BASE_URL (now {self.base_url})."
-
     def _parse(self, response: httpx.Response) -> Completion:
-        try:
-            data = _ChatCompletion.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise ProviderResponseError(
-                f"{self.name} at {self.base_url} answered with something that is not a chat "
-                f"completion ({exc.error_count()} problems, body starts {response.text[:200]!r}). "
-                "Check that OPENAI_BASE_URL points at an OpenAI-compatible /v1 endpoint.",
-                provider=self.name,
-            ) from None
+        data = decode(_ChatCompletion, response, self._service, "a chat completion")
         usage = data.usage or _Usage()
         return Completion(  # an empty reply is left to validation, which asks again
             text=(data.choices[0].message.content or "") if data.choices else "",
             model=data.model,
             usage=Usage(usage.prompt_tokens, usage.completion_tokens),
         )
+
+
+class _ChunkParser:
+    """Accumulates ``choices[0].delta.content``; whole at ``finish_reason`` or ``[DONE]``."""
+
+    def __init__(self) -> None:
+        self.tokens = 0
+        self.complete = False
+        self._parts: list[str] = []
+        self._model = ""
+        self._usage = _Usage()
+
+    def feed(self, event: ServerSentEvent) -> None:
+        if event.data.strip() == "[DONE]":
+            self.complete = True
+            return
+        chunk = _Chunk.model_validate_json(event.data)
+        if chunk.error is not None:
+            raise _error_event(chunk.error)
+        self._model = chunk.model or self._model
+        if chunk.usage is not None:
+            self._usage = chunk.usage
+        for choice in (chunk.choices or [])[:1]:
+            if choice.delta.content:
+                self._parts.append(choice.delta.content)
+                self.tokens += 1
+            if choice.finish_reason:
+                self.complete = True
+
+    def completion(self) -> Completion:
+        return Completion(
+            text="".join(self._parts),
+            model=self._model,
+            usage=Usage(self._usage.prompt_tokens, self._usage.completion_tokens),
+        )
+
+
+def _error_event(error: _Error) -> StreamErrorEvent:
+    """OpenAI names the kind in ``code`` ("rate_limit_exceeded") or ``type``; vLLM puts the status in ``code``."""
+    code = error.code
+    kind = code if isinstance(code, str) else (error.type or "error")
+    status = code if isinstance(code, int) and 400 <= code < 600 else None
+    return StreamErrorEvent(kind, error.message, status)
