@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--modules", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--no-stream", action="store_true", help="ask for whole answers, not SSE")
     args = parser.parse_args()
     server = subprocess.Popen(
         [sys.executable, "-c", SERVER.format(tests=str(TESTS), latency=args.latency)],
@@ -70,7 +71,8 @@ def main() -> None:
         del os.environ[name]
     os.environ.update({"OPENAI_BASE_URL": url, "OPENAI_API_KEY": "sk-bench",
                        "AUTOGEN_HOOK_CACHE_DIR": str(project / ".autogen"),
-                       "AUTOGEN_HOOK_CONCURRENCY": str(args.concurrency), "AUTOGEN_HOOK_PROGRESS": "0"})
+                       "AUTOGEN_HOOK_CONCURRENCY": str(args.concurrency), "AUTOGEN_HOOK_PROGRESS": "0",
+                       "AUTOGEN_HOOK_STREAM": "0" if args.no_stream else "1"})
     try:
         # steady state: import the cold path (httpx, pydantic, black, tree-sitter) before timing
         import autogen_hook._pipeline  # noqa: F401
@@ -89,7 +91,8 @@ def main() -> None:
     stages = {k: sum(r.timings.get(k, 0.0) for r in results) / len(results)  # type: ignore[attr-defined]
               for k in ("context", "provider", "validation", "total")}
     print(f"{sys.version.split()[0]}: {generated}/{args.modules} modules generated, "
-          f"concurrency {args.concurrency}, server latency {args.latency * 1000:.0f} ms")
+          f"concurrency {args.concurrency}, server latency {args.latency * 1000:.0f} ms, "
+          f"{'whole answers' if args.no_stream else 'streamed (SSE)'}")
     print(f"wall time {wall:.2f} s / ideal {ideal:.2f} s = {wall / ideal:.3f}  (target <= 1.25)")
     print(f"peak memory (max RSS) {rss_peak / 1024:.0f} MiB, {(rss_peak - rss_before) / 1024:.0f} MiB "
           "more than before the run")
