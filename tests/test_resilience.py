@@ -247,3 +247,44 @@ def test_rate_limit_setting_is_applied(project: Project, llm: FakeLLM) -> None:
         """
     )
     assert ok(project.run(script, env={"AUTOGEN_HOOK_RATE_LIMIT": "600"})).strip() == "[600.0]"
+
+
+def test_fallback_from_dead_openai_to_live_anthropic(project: Project, llm: FakeLLM) -> None:
+    llm.anthropic.push(Code(GOOD, model="claude-test"))
+    result = project.run(
+        "from autogen.t import f\nprint(f())\n",
+        env={"AUTOGEN_HOOK_PROVIDER": "openai,anthropic", "OPENAI_BASE_URL": dead_url()},
+    )
+    assert ok(result).strip() == "1"
+    assert len(llm.anthropic_requests()) == 1
+    assert stored_provider(project, "autogen.t") == "anthropic"
+    assert "(anthropic, claude-test," in (project.store / "t.py").read_text()
+
+
+def test_a_rejected_request_is_not_retried(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Status(400, "messages: too long"), Code(GOOD))
+    out = ok(
+        project.run(
+            "try:\n    from autogen.t import f\nexcept ImportError as e:\n    print(type(e).__name__, e)\n",
+            env={"AUTOGEN_HOOK_RETRIES": "3"},
+        )
+    )
+    assert out.startswith("ProviderHTTPError openai answered HTTP 400")
+    assert "check the model setting" in out
+    assert len(llm.chat_requests()) == 1
+
+
+def test_retry_after_accepts_seconds_milliseconds_and_http_dates() -> None:
+    import email.utils
+    import time
+
+    import httpx
+
+    from autogen_hook.providers._http import retry_after
+
+    in_ten_seconds = email.utils.formatdate(time.time() + 10, usegmt=True)
+    assert retry_after(httpx.Headers({"retry-after": "3"})) == 3.0
+    assert retry_after(httpx.Headers({"retry-after-ms": "250", "retry-after": "9"})) == 0.25
+    assert 8.0 < (retry_after(httpx.Headers({"retry-after": in_ten_seconds})) or 0) <= 10.0
+    assert retry_after(httpx.Headers({"retry-after": "soon"})) is None
+    assert retry_after(httpx.Headers({})) is None
