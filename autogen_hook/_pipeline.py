@@ -128,9 +128,9 @@ async def generate(request: Request, settings: Settings) -> GenerationResult:
 async def _generate_and_store(
     request: Request, settings: Settings, store: Store, have: set[str], started: float
 ) -> GenerationResult:
-    context = await asyncio.to_thread(collect, request)
+    context = await asyncio.to_thread(collect, request, settings)
     context_done = time.perf_counter()
-    messages = build_messages(request, context, settings.namespace)
+    messages = build_messages(context, settings.namespace)
     provider_name = settings.provider[0]
     provider = providers.get(provider_name)
     path = store.path(request.module)
