@@ -25,7 +25,7 @@ from ._history import session_source
 from ._index import IndexStats
 from ._pack import caller_sections, code_section, estimate_tokens, fit, session_section
 from ._rank import Focus
-from ._redact import Redactor
+from ._redact import count_redactions, redact
 from ._repomap import ranked_definitions
 from ._summary import Snippet, Summaries
 
@@ -47,7 +47,6 @@ class Context:
     session: tuple[str, ...] = ()  # interactive input before the import, most recent last
     snippets: tuple[Snippet, ...] = ()
     packages: tuple[str, ...] = ()
-    redactions: int = 0
     index: IndexStats | None = None
 
     @property
@@ -69,6 +68,15 @@ class Context:
         return sections
 
     @property
+    def redactions(self) -> int:
+        """Placeholders in what is sent from the user's code (the budgeted sections and the request)."""
+        request = self.request
+        texts = [*self.sections(), request.description or "", request.extra_context or ""]
+        texts.append(request.caller.statement if request.caller is not None else "")
+        texts.append(request.existing_source or "")
+        return sum(count_redactions(t) for t in texts)
+
+    @property
     def tokens(self) -> int:
         """Estimated tokens of :meth:`sections` as the prompt joins them."""
         return estimate_tokens("\n\n".join(self.sections()))
@@ -76,24 +84,23 @@ class Context:
 
 def collect(request: Request, settings: Settings) -> Context:
     """Everything the prompt says about the surroundings of ``request``; never raises for context."""
-    redact = Redactor()
     caller = request.caller
     filename = caller.filename if caller is not None else ""
     session = session_source(filename) if caller is not None and not caller.source else None
     source = redact(caller.source or session or "") if caller is not None else ""
     analysed = _guarded("reading the caller's code", lambda: analyse(source, request.module, request.names))
     context = Context(
-        request=_redacted(request, redact, analysed),
+        request=_redacted(request, analysed),
         caller=analysed,
         caller_name=_display_name(filename, settings.project_root),
         session=tuple(source.splitlines()) if session else (),
         packages=_guarded("listing installed packages", installed_packages) or (),
     )
     context = _fit_caller(context, settings.context_budget)
-    mapped = _guarded("building the repo map", lambda: _repo_map(context, settings, redact))
+    mapped = _guarded("building the repo map", lambda: _repo_map(context, settings))
     if mapped is not None:
         context = replace(context, snippets=mapped[0], index=mapped[1])
-    return replace(context, redactions=redact.total)
+    return context
 
 
 def _guarded(what: str, stage: Callable[[], _T]) -> _T | None:
@@ -105,7 +112,7 @@ def _guarded(what: str, stage: Callable[[], _T]) -> _T | None:
         return None
 
 
-def _redacted(request: Request, redact: Redactor, analysed: CallerFile | None) -> Request:
+def _redacted(request: Request, analysed: CallerFile | None) -> Request:
     """``request`` with every text from the user's files redacted; the statement found if missing."""
     caller = request.caller
     if caller is not None:
@@ -144,9 +151,7 @@ def _fit_caller(context: Context, budget: int) -> Context:
     return replace(bare, caller=replace(bare.caller, uses=uses[:kept]))
 
 
-def _repo_map(
-    context: Context, settings: Settings, redact: Redactor
-) -> tuple[tuple[Snippet, ...], IndexStats]:
+def _repo_map(context: Context, settings: Settings) -> tuple[tuple[Snippet, ...], IndexStats]:
     """The ranked definitions that fit what the budget leaves, rendered; the index's statistics."""
     caller = context.caller
     path = context.caller_name

@@ -15,10 +15,10 @@ literal, a false negative leaks a credential.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from re import Match
 
 PLACEHOLDER = "[REDACTED {kind}]"
+_PLACEHOLDERS = re.compile(r"\[REDACTED [a-z\-]+\]")
 
 # (kind, pattern): the whole match is the secret unless the pattern has a group named "secret".
 _FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -59,36 +59,32 @@ _ASSIGNED_LITERAL = re.compile(
 _VALUE_GROUPS = ("v1", "v2", "v3", "v4", "v5")
 
 
-class Redactor:
-    """Redacts texts and counts what it replaced, by kind, across every call."""
+def redact(text: str, *, assignments: bool = True) -> str:
+    """``text`` with secrets replaced; ``assignments=False`` applies only the format rules."""
+    for kind, pattern in _FORMATS:
+        group = "secret" if "secret" in pattern.groupindex else 0
+        text = pattern.sub(lambda m, k=kind, g=group: _replace(m, k, m.span(g)), text)
+    if assignments:
+        text = _ASSIGNED_LITERAL.sub(_assigned, text)
+    return text
 
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
 
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
+def count_redactions(text: str) -> int:
+    """How many placeholders ``text`` shows."""
+    return len(_PLACEHOLDERS.findall(text))
 
-    def __call__(self, text: str, *, assignments: bool = True) -> str:
-        """``text`` with secrets replaced; ``assignments=False`` applies only the format rules."""
-        for kind, pattern in _FORMATS:
-            group = "secret" if "secret" in pattern.groupindex else 0
-            text = pattern.sub(lambda m, k=kind, g=group: self._replace(m, k, m.span(g)), text)
-        if assignments:
-            text = _ASSIGNED_LITERAL.sub(self._assigned, text)
-        return text
 
-    def _assigned(self, match: Match[str]) -> str:
-        group = next(g for g in _VALUE_GROUPS if match.group(g) is not None)
-        value = match.group(group)
-        if not _SECRET_NAME.search(match.group("name")) or value.startswith("[REDACTED "):
-            return match.group(0)
-        return self._replace(match, "secret", match.span(group))
+def _assigned(match: Match[str]) -> str:
+    group = next(g for g in _VALUE_GROUPS if match.group(g) is not None)
+    value = match.group(group)
+    if not _SECRET_NAME.search(match.group("name")) or _PLACEHOLDERS.match(value):
+        return match.group(0)
+    return _replace(match, "secret", match.span(group))
 
-    def _replace(self, match: Match[str], kind: str, span: tuple[int, int]) -> str:
-        """The match with ``span`` (the secret) replaced, keeping the secret's line breaks."""
-        start, end = span
-        self.counts[kind] += 1
-        whole, offset = match.group(0), match.start()
-        replacement = PLACEHOLDER.format(kind=kind) + "\n" * match.string.count("\n", start, end)
-        return whole[: start - offset] + replacement + whole[end - offset :]
+
+def _replace(match: Match[str], kind: str, span: tuple[int, int]) -> str:
+    """The match with ``span`` (the secret) replaced, keeping the secret's line breaks."""
+    start, end = span
+    whole, offset = match.group(0), match.start()
+    replacement = PLACEHOLDER.format(kind=kind) + "\n" * match.string.count("\n", start, end)
+    return whole[: start - offset] + replacement + whole[end - offset :]
