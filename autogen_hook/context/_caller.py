@@ -93,9 +93,9 @@ def _uses(
     for node in _walk(root):
         name = _used_name(node, imported, module_aliases, names)
         if name is not None:
-            use = CallerUse(name, node.start_point[0] + 1, _scope(node), _use_text(node), _types(node))
-            uses.append(use)
-            focus.extend(_focus(node, use))
+            types, names_there = _call_site(node)
+            uses.append(CallerUse(name, node.start_point[0] + 1, _scope(node), _use_text(node), types))
+            focus.extend(names_there)
             if len(uses) >= MAX_USES:
                 break
     return uses, focus
@@ -203,29 +203,26 @@ def _arguments(node: Node) -> list[tuple[Node, Node]]:
     return pairs
 
 
-def _types(node: Node) -> tuple[tuple[str, str], ...]:
-    """Known types of the arguments of the call of ``node``, and of what its result is bound to."""
-    found = []
+def _call_site(node: Node) -> tuple[tuple[tuple[str, str], ...], list[str]]:
+    """Known types at the call of ``node`` (arguments, then the result it is bound to), and the
+    names there whose definitions matter: each argument's type, then the argument itself."""
+    types: list[tuple[str, str]] = []
+    focus: list[str] = []
     for argument, value in _arguments(node):
         kind = _type_of(value, value)
         if kind is not None:
-            found.append((_clip(_text(argument), 60), kind))
+            types.append((_clip(_text(argument), 60), kind))
+            focus.extend(_IDENTIFIER.findall(kind))
+        if value.type in ("identifier", "attribute"):
+            focus.append(_text(value).rsplit(".", 1)[-1])
     call = _call_of(node)
     parent = call.parent if call is not None else None
     if parent is not None and parent.type == "assignment" and parent.child_by_field_name("right") == call:
         annotation = parent.child_by_field_name("type")
         if annotation is not None:
-            found.append(("result", _text(annotation)))
-    return tuple(found)
-
-
-def _focus(node: Node, use: CallerUse) -> Iterator[str]:
-    """Names at a call site whose definitions matter: what is passed, and the known types."""
-    for _, value in _arguments(node):
-        if value.type in ("identifier", "attribute"):
-            yield _text(value).rsplit(".", 1)[-1]
-    for _, kind in use.types:
-        yield from _IDENTIFIER.findall(kind)
+            types.append(("result", _text(annotation)))
+            focus.extend(_IDENTIFIER.findall(_text(annotation)))
+    return tuple(types), focus
 
 
 def _type_of(expression: Node, at: Node) -> str | None:

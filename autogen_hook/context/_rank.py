@@ -64,7 +64,7 @@ def personalised_pagerank(
     """Approximate PageRank personalised to ``seeds``, by pushing residual mass along edges.
 
     ``edges(node)`` gives the node's weighted out-edges. Mass that reaches a node
-    without out-edges stays there (no teleport back), which only rescales ranks.
+    without out-edges stays there, so the ranks sum to about 1.
     """
     total = sum(seeds.values())
     if not total:
@@ -82,6 +82,8 @@ def personalised_pagerank(
         rank[node] = rank.get(node, 0.0) + (1 - _DAMPING) * mass
         out = edges(node)
         weight = sum(out.values())
+        if not weight:  # a dead end keeps what would have flowed on
+            rank[node] += _DAMPING * mass
         for target, w in out.items():
             before = residual.get(target, 0.0)
             after = before + _DAMPING * mass * w / weight
@@ -120,7 +122,7 @@ class _Graph:
         if found is None:
             found = []
             for name, count in self.index.references(path).items():
-                targets = [d for d in self.index.definers.get(name, ()) if d.path != path]
+                targets = self.index.definers.get(name, ())
                 if targets:
                     weight = math.sqrt(count) * self._multiplier(name, len(targets)) / len(targets)
                     found.extend((d, weight) for d in targets)
