@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,8 +23,13 @@ _SKIPPED_DIRS = frozenset(
     {"site-packages", "node_modules", "__pycache__", ".git", ".hg", ".svn", ".autogen", ".tox",
      ".nox", ".venv", "venv"}
 )
-_SECRET_FILES = (".env", ".env.*", "*.pem", "*.key", "*.p12", "*.pfx", "id_rsa*", "id_dsa*",
-                 "id_ecdsa*", "id_ed25519*", ".netrc", ".pgpass", "*credentials*", "*.keystore")
+_SECRET_FILE = re.compile(
+    "|".join(
+        fnmatch.translate(pattern)
+        for pattern in (".env", ".env.*", "*.pem", "*.key", "*.p12", "*.pfx", "id_rsa*", "id_dsa*",
+                        "id_ecdsa*", "id_ed25519*", ".netrc", ".pgpass", "*credentials*", "*.keystore")
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -40,14 +46,15 @@ def source_files(root: str, extensions: frozenset[str], excluded: tuple[str, ...
 
     ``excluded`` holds absolute directories never to enter (the store).
     """
+    skipped = tuple(os.path.relpath(d, root) + os.sep for d in excluded)
     listed = _git_files(root)
-    candidates = listed if listed is not None else _walk(root)
-    skipped_roots = tuple(os.path.relpath(d, root) + os.sep for d in excluded)
+    if listed is None:
+        candidates = _walk(root, extensions)
+    else:
+        candidates = (p for p in listed if os.path.splitext(p)[1] in extensions)
     files = []
     for path in candidates:
-        if os.path.splitext(path)[1] not in extensions or (path + os.sep).startswith(skipped_roots):
-            continue
-        if not sendable(path):
+        if (path + os.sep).startswith(skipped) or not sendable(path):
             continue
         try:
             stat = os.stat(os.path.join(root, path))
@@ -60,10 +67,10 @@ def source_files(root: str, extensions: frozenset[str], excluded: tuple[str, ...
 
 def sendable(path: str) -> bool:
     """False for secret-holding file names and for anything inside a skipped directory."""
-    parts = path.split(os.sep)
-    if any(part in _SKIPPED_DIRS for part in parts[:-1]):
+    directory, name = os.path.split(path)
+    if _SECRET_FILE.match(name):
         return False
-    return not any(fnmatch.fnmatch(parts[-1], pattern) for pattern in _SECRET_FILES)
+    return not directory or _SKIPPED_DIRS.isdisjoint(directory.split(os.sep))
 
 
 def _git_files(root: str) -> list[str] | None:
@@ -77,48 +84,43 @@ def _git_files(root: str) -> list[str] | None:
         return None
     if result.returncode != 0:
         return None
-    paths = result.stdout.decode("utf-8", "surrogateescape").split("\0")
-    return [os.path.normpath(p) for p in dict.fromkeys(paths) if p and not _in_venv(root, p)]
+    paths = [os.path.normpath(p) for p in result.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+    venvs = {os.path.dirname(p) + os.sep for p in paths if os.path.basename(p) == "pyvenv.cfg"}
+    return [p for p in dict.fromkeys(paths) if not p.startswith(tuple(venvs))]
 
 
-def _in_venv(root: str, path: str) -> bool:
-    """A virtual environment's files, when one sits in the tree without being ignored."""
-    directory = os.path.dirname(path)
-    while directory:
-        if os.path.exists(os.path.join(root, directory, "pyvenv.cfg")):
-            return True
-        directory = os.path.dirname(directory)
-    return False
-
-
-def _walk(root: str) -> Iterator[str]:
-    """Files under ``root`` that its .gitignore files do not ignore, in a stable order."""
-    ignores: list[tuple[str, pathspec.PathSpec]] = []  # (directory relative to root, its rules)
-    for directory, dirs, files in os.walk(root):
-        relative = os.path.relpath(directory, root)
-        relative = "" if relative == "." else relative
-        ignores = [(d, s) for d, s in ignores if relative == d or relative.startswith(d + os.sep) or d == ""]
-        spec = _gitignore(directory)
-        if spec is not None:
-            ignores.append((relative, spec))
-        dirs[:] = sorted(
-            d for d in dirs
-            if d not in _SKIPPED_DIRS and not d.startswith(".")
-            and not os.path.exists(os.path.join(directory, d, "pyvenv.cfg"))
-            and not _ignored(ignores, os.path.join(relative, d), is_dir=True)
-        )
-        for name in sorted(files):
-            path = os.path.join(relative, name)
-            if not _ignored(ignores, path, is_dir=False):
+def _walk(root: str, extensions: frozenset[str]) -> Iterator[str]:
+    """Files under ``root`` with ``extensions`` that no .gitignore on their way ignores."""
+    stack: list[tuple[str, list[tuple[str, pathspec.PathSpec]]]] = [("", [])]
+    while stack:
+        relative, ignores = stack.pop()
+        try:
+            entries = sorted(os.scandir(os.path.join(root, relative)), key=lambda e: e.name)
+        except OSError:
+            continue
+        names = {entry.name for entry in entries}
+        if "pyvenv.cfg" in names and relative:
+            continue  # a virtual environment
+        if ".gitignore" in names:
+            ignores = [*ignores, (relative, _gitignore(os.path.join(root, relative, ".gitignore")))]
+        subdirectories = []
+        for entry in entries:
+            path = os.path.join(relative, entry.name)
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in _SKIPPED_DIRS and not entry.name.startswith("."):
+                    if not _ignored(ignores, path, is_dir=True):
+                        subdirectories.append((path, ignores))
+            elif os.path.splitext(entry.name)[1] in extensions and not _ignored(ignores, path, is_dir=False):
                 yield path
+        stack.extend(reversed(subdirectories))
 
 
-def _gitignore(directory: str) -> pathspec.PathSpec | None:
+def _gitignore(path: str) -> pathspec.PathSpec:
     try:
-        with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as f:
+        with open(path, encoding="utf-8", errors="replace") as f:
             return pathspec.GitIgnoreSpec.from_lines(f.read().splitlines())
     except OSError:
-        return None
+        return pathspec.GitIgnoreSpec.from_lines([])
 
 
 def _ignored(ignores: list[tuple[str, pathspec.PathSpec]], path: str, *, is_dir: bool) -> bool:

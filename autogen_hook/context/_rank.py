@@ -28,7 +28,7 @@ from ._index import Definition, Index
 
 MAX_RANKED = 300
 _DAMPING = 0.85
-_EPSILON = 1e-4  # residual below which the push stops: smaller is more exact and slower
+_EPSILON = 1e-3  # residual below which the push stops: smaller is more exact and slower
 _MAX_PUSHES = 20_000
 
 
@@ -44,7 +44,7 @@ class Focus:
 
 def rank(index: Index, focus: Focus) -> list[Definition]:
     """The project's definitions ordered by relevance to ``focus`` (at most MAX_RANKED)."""
-    modules = _module_files(index.paths)
+    modules = _Modules(index.paths)
     second, sources = _imported_definitions(index, focus, modules)
     first = _call_site_definitions(index, focus, sources)
     seeds = [p for p in (focus.caller, *(d.path for d in (*first, *second))) if p is not None]
@@ -100,11 +100,15 @@ class _Graph:
     index: Index
     boost: frozenset[str]
     _labelled: dict[str, list[tuple[Definition, float]]] = field(default_factory=dict)
+    _edges: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def edges(self, path: str) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for definition, weight in self._definitions_referenced(path):
-            out[definition.path] = out.get(definition.path, 0.0) + weight
+        out = self._edges.get(path)
+        if out is None:
+            out = {}
+            for definition, weight in self._definitions_referenced(path):
+                out[definition.path] = out.get(definition.path, 0.0) + weight
+            self._edges[path] = out
         return out
 
     def definition_scores(self, ranks: dict[str, float]) -> dict[Definition, float]:
@@ -122,7 +126,7 @@ class _Graph:
         if found is None:
             found = []
             for name, count in self.index.references(path).items():
-                targets = self.index.definers.get(name, ())
+                targets = self.index.definers.get(name)
                 if targets:
                     weight = math.sqrt(count) * self._multiplier(name, len(targets)) / len(targets)
                     found.extend((d, weight) for d in targets)
@@ -139,19 +143,25 @@ class _Graph:
         return multiplier
 
 
-def _module_files(paths: Iterable[str]) -> dict[str, list[str]]:
-    """Dotted module name -> files, under every suffix (``src/shop/models.py`` is ``shop.models``)."""
-    modules: dict[str, list[str]] = {}
-    for path in paths:
-        stem, extension = os.path.splitext(path)
-        if extension not in (".py", ".pyi"):
-            continue
-        parts = stem.split(os.sep)
-        if parts[-1] == "__init__":
-            parts.pop()
-        for start in range(len(parts)):
-            modules.setdefault(".".join(parts[start:]), []).append(path)
-    return modules
+class _Modules:
+    """Finds the files of a dotted module name under every prefix (``src/shop/models.py`` is
+    ``shop.models``), indexing the paths by their last part only, once."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self._by_stem: dict[str, list[list[str]]] = {}
+        for path in paths:
+            stem, extension = os.path.splitext(path)
+            if extension in (".py", ".pyi"):
+                parts = stem.split(os.sep)
+                if parts[-1] == "__init__":
+                    parts.pop()
+                if parts:
+                    self._by_stem.setdefault(parts[-1], []).append(parts + [path])
+
+    def files(self, module: str) -> set[str]:
+        wanted = module.split(".")
+        candidates = self._by_stem.get(wanted[-1], ())
+        return {c[-1] for c in candidates if c[-1 - len(wanted) : -1] == wanted}
 
 
 def _absolute(module: str, caller: str | None) -> str:
@@ -176,7 +186,7 @@ def _call_site_definitions(
 
 
 def _imported_definitions(
-    index: Index, focus: Focus, modules: dict[str, list[str]]
+    index: Index, focus: Focus, modules: _Modules
 ) -> tuple[list[Definition], dict[str, set[str]]]:
     """What the caller imports from the project, and the files each imported name comes from.
 
@@ -190,14 +200,14 @@ def _imported_definitions(
     for item in focus.imported:
         module = _absolute(item.module, focus.caller)
         if item.name is not None:
-            files = set(modules.get(module, ()))
+            files = modules.files(module)
             named = [d for d in index.definers.get(item.name, ()) if d.path in files]
             if named:
                 found.extend(named)
                 sources[item.name] = files
                 continue
             module = f"{module}.{item.name}"
-        files = set(modules.get(module, ()))
+        files = modules.files(module)
         found.extend(d for name in used for d in index.definers.get(name, ()) if d.path in files)
     return found, sources
 

@@ -20,34 +20,36 @@ from re import Match
 PLACEHOLDER = "[REDACTED {kind}]"
 _PLACEHOLDERS = re.compile(r"\[REDACTED [a-z\-]+\]")
 
-# (kind, pattern): the whole match is the secret unless the pattern has a group named "secret".
-_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(pattern))
-    for kind, pattern in (
+# (kind, literals, pattern): the pattern runs only on a text holding one of its literals (a
+# substring search is ~100x cheaper than a regex pass); the whole match is the secret unless the
+# pattern has a group named "secret".
+_FORMATS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = tuple(
+    (kind, literals, re.compile(pattern))
+    for kind, literals, pattern in (
         (
-            "private-key",
+            "private-key", ("PRIVATE KEY",),
             r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
             r"(?:[\s\S]*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\]*)",
         ),
-        ("anthropic-key", r"\bsk-ant-[A-Za-z0-9_\-]{20,}"),
-        ("openai-key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
-        ("stripe-key", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}|\bwhsec_[A-Za-z0-9]{16,}"),
-        ("aws-access-key", r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"),
-        ("github-token", r"\bgh[pousr]_[A-Za-z0-9]{36,}|\bgithub_pat_[A-Za-z0-9_]{22,}"),
-        ("gitlab-token", r"\bglpat-[A-Za-z0-9_\-]{20,}"),
-        ("slack-token", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"),
-        ("slack-webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_\-]+"),
-        ("google-api-key", r"\bAIza[0-9A-Za-z_\-]{35}"),
-        ("huggingface-token", r"\bhf_[A-Za-z0-9]{30,}"),
-        ("sendgrid-key", r"\bSG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}"),
-        ("jwt", r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
-        ("password", r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@'\"]*:(?P<secret>[^\s@/'\"]+)@"),
-        ("token", r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9._~+/=\-]{20,})"),
+        ("anthropic-key", ("sk-ant-",), r"\bsk-ant-[A-Za-z0-9_\-]{20,}"),
+        ("openai-key", ("sk-",), r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
+        ("stripe-key", ("_live_", "_test_", "whsec_"), r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}|\bwhsec_[A-Za-z0-9]{16,}"),
+        ("aws-access-key", ("AKIA", "ASIA", "ABIA", "ACCA"), r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"),
+        ("github-token", ("gh", "github_pat_"), r"\bgh[pousr]_[A-Za-z0-9]{36,}|\bgithub_pat_[A-Za-z0-9_]{22,}"),
+        ("gitlab-token", ("glpat-",), r"\bglpat-[A-Za-z0-9_\-]{20,}"),
+        ("slack-token", ("xox",), r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"),
+        ("slack-webhook", ("hooks.slack.com",), r"https://hooks\.slack\.com/services/[A-Za-z0-9/_\-]+"),
+        ("google-api-key", ("AIza",), r"\bAIza[0-9A-Za-z_\-]{35}"),
+        ("huggingface-token", ("hf_",), r"\bhf_[A-Za-z0-9]{30,}"),
+        ("sendgrid-key", ("SG.",), r"\bSG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}"),
+        ("jwt", ("eyJ",), r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
+        ("password", ("://",), r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@'\"]*:(?P<secret>[^\s@/'\"]+)@"),
+        ("token", ("earer", "EARER"), r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9._~+/=\-]{20,})"),
     )
 )
 
-_SECRET_NAME = re.compile(
-    r"(?i)key|token|secret|passw|pwd|passphrase|credential|auth(?!or)|private|dsn|salt|cookie"
+_SECRET_WORD = re.compile(  # searched in the lower-cased text: much faster than (?i)
+    r"key|token|secret|passw|pwd|passphrase|credential|auth(?!or)|private|dsn|salt|cookie"
 )
 # name [: annotation] (= | := | :) [prefix]"value" -- Python, JS/TS, Go, dicts, JSON, kwargs.
 _ASSIGNED_LITERAL = re.compile(
@@ -61,12 +63,26 @@ _VALUE_GROUPS = ("v1", "v2", "v3", "v4", "v5")
 
 def redact(text: str, *, assignments: bool = True) -> str:
     """``text`` with secrets replaced; ``assignments=False`` applies only the format rules."""
-    for kind, pattern in _FORMATS:
-        group = "secret" if "secret" in pattern.groupindex else 0
-        text = pattern.sub(lambda m, k=kind, g=group: _replace(m, k, m.span(g)), text)
-    if assignments:
-        text = _ASSIGNED_LITERAL.sub(_assigned, text)
-    return text
+    for kind, literals, pattern in _FORMATS:
+        if any(literal in text for literal in literals):
+            group = "secret" if "secret" in pattern.groupindex else 0
+            text = pattern.sub(lambda m, k=kind, g=group: _replace(m, k, m.span(g)), text)
+    return _redact_assignments(text) if assignments else text
+
+
+def _redact_assignments(text: str) -> str:
+    """Literals assigned to secret-looking names, tried only where such a name occurs."""
+    pieces: list[str] = []
+    done = 0
+    for hit in _SECRET_WORD.finditer(text.lower()):
+        start = hit.start()
+        while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_.-"):
+            start -= 1
+        match = _ASSIGNED_LITERAL.match(text, start) if start >= done else None
+        if match is not None and match.end("name") >= hit.end():
+            pieces += [text[done : match.start()], _assigned(match)]
+            done = match.end()
+    return "".join(pieces) + text[done:]
 
 
 def count_redactions(text: str) -> int:
@@ -77,7 +93,7 @@ def count_redactions(text: str) -> int:
 def _assigned(match: Match[str]) -> str:
     group = next(g for g in _VALUE_GROUPS if match.group(g) is not None)
     value = match.group(group)
-    if not _SECRET_NAME.search(match.group("name")) or _PLACEHOLDERS.match(value):
+    if _PLACEHOLDERS.match(value):
         return match.group(0)
     return _replace(match, "secret", match.span(group))
 

@@ -44,6 +44,7 @@ def _ranked(
             _ignore_in_git(os.path.dirname(target))
         index = Index(db, root)
         stats = index.update(excluded=(store_dir,))
+        index.load()
         return rank(index, focus), stats
     finally:
         db.close()

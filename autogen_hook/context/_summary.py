@@ -3,8 +3,8 @@
 A Python class becomes its header, docstring line, fields and method
 signatures; a function its signature and docstring line (or all of it when it
 is tiny); a constant its assignment. Other languages keep a definition's
-header and the first line of each member. Files are read, redacted and parsed
-only when one of their definitions is rendered, once per request.
+header and the first line of each member. Only the definitions that are
+rendered are read, redacted and parsed.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from tree_sitter import Node, QueryCursor
+from tree_sitter import Node
 
-from ._grammars import Grammar, grammar_for
-from ._index import Definition
+from ._grammars import grammar_for
+from ._index import Definition, definition_nodes
 
 MAX_LINES = 40  # per definition
 _LINE = 120  # characters kept of a field or constant line
@@ -33,45 +33,39 @@ class Snippet:
 
 
 class Summaries:
-    """Renders definitions of the project under ``root``, each file's text passed through ``redact``."""
+    """Renders definitions of the project under ``root``; each one's text passes through ``redact``."""
 
     def __init__(self, root: str, redact: Callable[[str], str]) -> None:
         self.root = root
         self.redact = redact
-        self._files: dict[str, dict[str, list[Node]]] = {}
+        self._lines: dict[str, list[str] | None] = {}
 
     def snippet(self, definition: Definition) -> Snippet | None:
-        """``definition`` rendered, or None if it is no longer in its file."""
+        """``definition`` rendered, or None if it is no longer where the index saw it.
+
+        Only the definition's own lines are redacted and parsed: a class in a
+        3,000-line module costs what the class costs.
+        """
         grammar = grammar_for(definition.path)
-        candidates = self._definitions(definition.path, grammar).get(definition.name)
-        if not candidates or grammar is None:
+        lines = self._read(definition.path)
+        if grammar is None or lines is None:
             return None
-        node = min(candidates, key=lambda n: abs(n.start_point[0] + 1 - definition.line))
+        text = self.redact("".join(lines[definition.line - 1 : definition.end_line]))
+        root = grammar.parser().parse(text.encode("utf-8")).root_node
+        node = next((n for name, _, n in definition_nodes(grammar, root) if name == definition.name), None)
+        if node is None:
+            return None
         render = _python if grammar.name == "python" else _generic
         return Snippet(definition.path, definition.name, _cap(render(node)))
 
-    def _definitions(self, path: str, grammar: Grammar | None) -> dict[str, list[Node]]:
-        found = self._files.get(path)
-        if found is None:
-            found = {}
-            source = self._read(path)
-            if grammar is not None and source is not None:
-                tree = grammar.parser().parse(source.encode("utf-8"))
-                cursor = QueryCursor(grammar.tags)
-                cursor.set_max_start_depth(0)  # the top-level definition patterns only
-                for _, captures in cursor.matches(tree.root_node):
-                    kind = next((k for k in captures if k.startswith("definition.")), None)
-                    if kind is not None and "name" in captures:
-                        found.setdefault(_text(captures["name"][0]), []).append(captures[kind][0])
-            self._files[path] = found
-        return found
-
-    def _read(self, path: str) -> str | None:
-        try:
-            with open(os.path.join(self.root, path), encoding="utf-8", errors="replace") as f:
-                return self.redact(f.read())
-        except OSError:
-            return None
+    def _read(self, path: str) -> list[str] | None:
+        if path not in self._lines:
+            try:
+                with open(os.path.join(self.root, path), encoding="utf-8", errors="replace") as f:
+                    self._lines[path] = f.readlines()
+            except OSError:
+                self._lines[path] = None
+        return self._lines[path]
 
 
 def _python(node: Node) -> str:

@@ -5,8 +5,3 @@
 (source_file (type_declaration (type_spec name: (type_identifier) @name)) @definition.type)
 (source_file (const_declaration (const_spec name: (identifier) @name)) @definition.constant)
 (source_file (var_declaration (var_spec name: (identifier) @name)) @definition.constant)
-
-(call_expression function: (identifier) @reference)
-(call_expression function: (selector_expression field: (field_identifier) @reference))
-(type_identifier) @reference
-(argument_list (identifier) @reference)

@@ -9,10 +9,3 @@
 (program (export_statement declaration: (generator_function_declaration name: (identifier) @name)) @definition.function)
 (program (export_statement declaration: (class_declaration name: (identifier) @name)) @definition.class)
 (program (export_statement declaration: (lexical_declaration (variable_declarator name: (identifier) @name))) @definition.constant)
-
-(call_expression function: (identifier) @reference)
-(call_expression function: (member_expression property: (property_identifier) @reference))
-(new_expression constructor: (identifier) @reference)
-(class_heritage (identifier) @reference)
-(arguments (identifier) @reference)
-(import_specifier name: (identifier) @reference)

@@ -1,6 +1,8 @@
-; Tags for the repo map. @definition.<kind> is a whole top-level definition and
-; @name its name; @reference is a name the file uses in a way that points at a
-; definition elsewhere (called, used as a type, passed, inherited, imported).
+; Tags for the repo map: the top-level definitions of a file. @definition.<kind>
+; is the whole definition (decorators included) and @name its name. Every
+; pattern is anchored at the root node: the index runs the query with a maximum
+; start depth of 0, so it never walks the whole tree. (References are counted
+; lexically, see _index.py.)
 
 (module (class_definition name: (identifier) @name) @definition.class)
 (module (function_definition name: (identifier) @name) @definition.function)
@@ -11,17 +13,3 @@
   (decorated_definition
     definition: (function_definition name: (identifier) @name)) @definition.function)
 (module (expression_statement (assignment left: (identifier) @name)) @definition.constant)
-
-(call function: (identifier) @reference)
-(call function: (attribute attribute: (identifier) @reference))
-(type (identifier) @reference)
-(type (attribute attribute: (identifier) @reference))
-(type (binary_operator [(identifier) (attribute attribute: (identifier))] @reference))
-(generic_type (identifier) @reference)
-(argument_list (identifier) @reference)
-(keyword_argument value: (identifier) @reference)
-(class_definition superclasses: (argument_list (attribute attribute: (identifier) @reference)))
-(decorator (identifier) @reference)
-(assignment right: (identifier) @reference)
-(import_from_statement name: (dotted_name (identifier) @reference))
-(import_from_statement name: (aliased_import name: (dotted_name (identifier) @reference)))

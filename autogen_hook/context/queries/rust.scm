@@ -8,9 +8,3 @@
 (source_file (const_item name: (identifier) @name) @definition.constant)
 (source_file (static_item name: (identifier) @name) @definition.constant)
 (source_file (impl_item type: (type_identifier) @name) @definition.impl)
-
-(call_expression function: (identifier) @reference)
-(call_expression function: (field_expression field: (field_identifier) @reference))
-(call_expression function: (scoped_identifier name: (identifier) @reference))
-(type_identifier) @reference
-(arguments (identifier) @reference)

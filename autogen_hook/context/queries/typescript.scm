@@ -14,10 +14,3 @@
 (program (export_statement declaration: (type_alias_declaration name: (type_identifier) @name)) @definition.type)
 (program (export_statement declaration: (enum_declaration name: (identifier) @name)) @definition.enum)
 (program (export_statement declaration: (lexical_declaration (variable_declarator name: (identifier) @name))) @definition.constant)
-
-(call_expression function: (identifier) @reference)
-(call_expression function: (member_expression property: (property_identifier) @reference))
-(new_expression constructor: (identifier) @reference)
-(type_identifier) @reference
-(arguments (identifier) @reference)
-(import_specifier name: (identifier) @reference)
