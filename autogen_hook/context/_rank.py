@@ -28,7 +28,7 @@ from ._index import Definition, Index
 
 MAX_RANKED = 300
 _DAMPING = 0.85
-_EPSILON = 1e-3  # residual below which the push stops: smaller is more exact and slower
+_EPSILON = 3e-3  # residual below which a file is not pushed: smaller is more exact, and slower
 _MAX_PUSHES = 20_000
 
 
