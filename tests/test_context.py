@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import secrets_corpus
+from fixture_code import MODELS
 from autogen_hook._cli import main
 from autogen_hook._request import CallerSite, Request
 from autogen_hook._settings import Settings, resolve
@@ -24,45 +25,6 @@ from autogen_hook.context._files import source_files
 from autogen_hook.context._rank import personalised_pagerank
 from autogen_hook.context._redact import redact
 
-MODELS = '''
-"""Shop models."""
-from dataclasses import dataclass
-from decimal import Decimal
-
-
-@dataclass
-class LineItem:
-    """One product line of an order."""
-
-    sku: str
-    quantity: int
-    unit_price: Decimal
-
-
-@dataclass
-class Order:
-    """An order placed by a customer."""
-
-    number: str
-    items: list[LineItem]
-    currency: str = "EUR"
-
-    def add(self, item: LineItem) -> None:
-        """Append an item to the order."""
-        self.items.append(item)
-
-    def item_count(self) -> int:
-        return sum(i.quantity for i in self.items)
-
-
-class Customer:
-    def __init__(self, name: str, email: str) -> None:
-        self.name = name
-        self.email = email
-
-
-TAX_RATE = Decimal("0.21")
-'''
 
 APP = '''
 """Checkout for the shop."""
