@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 import secrets_corpus
 from fixture_code import MODELS
 from conftest import Project, ok
@@ -150,6 +152,28 @@ def test_the_interactive_session_is_the_caller_source(project: Project, llm: Fak
     assert "start = Point(0.0, 0.0)" in prompt
     assert "The importing statement (<stdin>, line 1):\n    from autogen.geometry import distance" in prompt
     assert "previous_session_marker" not in prompt  # earlier sessions stay private
+
+
+def test_ipython_cells_are_the_caller_source(project: Project, llm: FakeLLM) -> None:
+    pytest.importorskip("IPython")
+    llm.openai.push(
+        Code('def distance(a, b) -> float:\n    """Euclidean."""\n    return ((a.x - b.x) ** 2 + (a.y - b.y) ** 2) ** 0.5\n')
+    )
+    cells = [
+        "class Point:\n    def __init__(self, x: float, y: float) -> None:\n        self.x, self.y = x, y\n",
+        "from autogen.geometry import distance\nprint('RESULT', distance(Point(0, 0), Point(3, 4)))\n",
+    ]
+    script = (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        f"for cell in {cells!r}:\n"
+        "    shell.run_cell(cell, store_history=True).raise_error()\n"
+    )
+    assert "RESULT 5.0" in ok(project.run(script))
+    prompt = prompt_of(llm.chat_requests()[0])
+    assert "Earlier input in this interactive session:" in prompt
+    assert "class Point:" in prompt  # from the earlier cell
+    assert "distance(Point(0, 0), Point(3, 4))" in prompt
 
 
 def _interactive(project: Project, env: dict[str, str], lines: list[str], timeout: float = 60) -> str:

@@ -86,8 +86,8 @@ def collect(request: Request, settings: Settings) -> Context:
     """Everything the prompt says about the surroundings of ``request``; never raises for context."""
     caller = request.caller
     filename = caller.filename if caller is not None else ""
-    session = session_source(filename) if caller is not None and not caller.source else None
-    source = redact(caller.source or session or "") if caller is not None else ""
+    session = session_source(filename)  # the REPL or notebook session holding the caller, if any
+    source = redact(session or (caller.source if caller is not None else None) or "")
     analysed = _guarded("reading the caller's code", lambda: analyse(source, request.module, request.names))
     context = Context(
         request=_redacted(request, analysed),
