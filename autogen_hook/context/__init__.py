@@ -86,7 +86,7 @@ def collect(request: Request, settings: Settings) -> Context:
     """Everything the prompt says about the surroundings of ``request``; never raises for context."""
     caller = request.caller
     filename = caller.filename if caller is not None else ""
-    session = session_source(filename)  # the REPL or notebook session holding the caller, if any
+    session = _guarded("reading the interactive history", lambda: session_source(filename))
     source = redact(session or (caller.source if caller is not None else None) or "")
     analysed = _guarded("reading the caller's code", lambda: analyse(source, request.module, request.names))
     context = Context(
