@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 from collections.abc import Sequence
 
 from . import __version__
@@ -19,11 +21,84 @@ def _parser() -> argparse.ArgumentParser:
         "or autogen_hook.install(...). See the README.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    context = commands.add_parser(
+        "context",
+        help="print the context a generation would send, with its token estimate",
+        description="Print the user message that generating MODULE would send: the caller's "
+        "uses, the ranked project code and the installed packages, with secrets redacted. "
+        "Nothing is sent anywhere.",
+    )
+    context.add_argument("module", help="the module to generate, e.g. autogen.pricing")
+    context.add_argument("--names", required=True, help="comma-separated names, e.g. total_price,Money")
+    context.add_argument("--file", help="the file that imports them (default: none)")
+    context.add_argument("--budget", type=int, help="token budget (default: the context-budget setting)")
+    context.set_defaults(command_parser=context)  # errors show the subcommand's usage
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.command == "context":
+        return _context(args.command_parser, args)
     parser.print_help()
     return 0
+
+
+def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Build the request an import would make, collect its context and print the message."""
+    from ._errors import SettingsError
+    from ._prompt import build_messages
+    from ._request import CallerSite, Request
+    from ._settings import project_root_of, resolve
+    from .context import collect, estimate_tokens
+
+    names = tuple(n.strip() for n in args.names.split(",") if n.strip())
+    bad = [n for n in names if not n.isidentifier() or n.startswith("_")]
+    if not names or bad:
+        parser.error(f"--names: expected public Python names separated by commas, got {args.names!r}")
+    source = _read(parser, args.file) if args.file else None
+    directory = os.path.dirname(os.path.abspath(args.file)) if args.file else os.getcwd()
+    try:
+        overrides = {"context_budget": args.budget} if args.budget is not None else {}
+        settings = resolve(project_root_of(directory), overrides)
+    except SettingsError as exc:
+        parser.error(str(exc))
+    parts = args.module.split(".")
+    if len(parts) < 2 or parts[0] != settings.namespace or not all(p.isidentifier() for p in parts):
+        parser.error(f"module: expected {settings.namespace}.<name>, got {args.module!r}")
+    if source is None:
+        caller = CallerSite("<command line>", 1, f"from {args.module} import {', '.join(names)}")
+    else:
+        caller = CallerSite(os.path.abspath(args.file), _import_line(source, args.module), "", source)
+    request = Request(args.module, names, settings.descriptions.get(args.module), caller)
+    context = collect(request, settings)
+    message = build_messages(context, settings.namespace)[-1].content
+    print(message)
+    print("\n---")
+    print(
+        f"context: ~{context.tokens} tokens (estimate: characters / 4) of a budget of "
+        f"{settings.context_budget}; whole message ~{estimate_tokens(message)} tokens"
+    )
+    print(f"files: {', '.join(context.files) or '(none)'}")
+    print(f"redactions: {context.redactions}")
+    if context.index is not None:
+        print(f"index: {context.index.files} files, {context.index.parsed} parsed now")
+    return 0
+
+
+def _read(parser: argparse.ArgumentParser, path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        parser.error(f"--file: cannot read {path}: {exc}")
+    raise AssertionError  # unreachable: parser.error exits
+
+
+def _import_line(source: str, module: str) -> int:
+    """Line of the first statement importing ``module`` (1 if there is none)."""
+    pattern = re.compile(rf"^\s*(from\s+{re.escape(module)}\s+import|import\s+{re.escape(module)}\b)", re.M)
+    found = pattern.search(source)
+    return source.count("\n", 0, found.start()) + 1 if found else 1

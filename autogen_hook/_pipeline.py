@@ -142,8 +142,8 @@ class _Generation:
     problems: list[str] = field(default_factory=list)
 
     async def run(self, started: float) -> GenerationResult:
-        context = await self._timed("context", asyncio.to_thread(collect, self.request))
-        messages = build_messages(self.request, context, self.settings.namespace)
+        context = await self._timed("context", asyncio.to_thread(collect, self.request, self.settings))
+        messages = build_messages(context, self.settings.namespace)
         conversation = messages
         spec = Spec(
             module=self.request.module,

@@ -6,7 +6,6 @@ import hashlib
 import json
 import sys
 
-from ._request import Request
 from .context import Context
 from .providers import Message
 
@@ -25,11 +24,11 @@ leading underscore.
 - Do not use eval, exec, subprocess, os.system or similar process control."""
 
 
-def build_messages(request: Request, context: Context, namespace: str) -> tuple[Message, ...]:
-    """The first messages of a generation: instructions, then the request."""
+def build_messages(context: Context, namespace: str) -> tuple[Message, ...]:
+    """The first messages of a generation: instructions, then the (redacted) request in context."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     system = _SYSTEM.format(version=version, namespace=namespace)
-    return (Message("system", system), Message("user", _request_text(request, context)))
+    return (Message("system", system), Message("user", _request_text(context)))
 
 
 def retry_messages(
@@ -53,7 +52,9 @@ def digest(messages: tuple[Message, ...]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def _request_text(request: Request, context: Context) -> str:
+def _request_text(context: Context) -> str:
+    """The user message; between the statement and the packages, the context's budgeted sections."""
+    request = context.request
     existing = request.existing_source
     names = ", ".join(request.names) or "(none named: write what the description asks for)"
     parts = [
@@ -65,15 +66,10 @@ def _request_text(request: Request, context: Context) -> str:
     caller = request.caller
     if caller is not None and caller.statement:
         parts.append(
-            f"The importing statement ({caller.filename}, line {caller.lineno}):\n"
+            f"The importing statement ({context.caller_name}, line {caller.lineno}):\n"
             + _indent(caller.statement)
         )
-    if context.uses:
-        lines = [
-            f"line {u.line}{f', in {u.scope}' if u.scope else ''}:\n{_indent(u.code)}"
-            for u in context.uses
-        ]
-        parts.append("How the caller uses these names:\n" + "\n".join(lines))
+    parts += context.sections()
     if request.extra_context:
         parts.append(f"More context:\n{request.extra_context.strip()}")
     packages = ", ".join(context.packages) or "(none)"

@@ -7,6 +7,7 @@ Layout of a store directory (``<project>/.autogen`` by default)::
     __pycache__/          checked-hash bytecode (never stale, even within one second)
     .meta/                diskcache: provider, model, prompt digest, attempts, times, hash
     .locks/               one lock file per module, so one process generates and others wait
+    .index/               the context engine's index of the project (a cache)
 
 Every write goes to a temporary file first and is moved into place with
 ``os.replace``: a crash leaves the old state, never half a module.
@@ -31,7 +32,10 @@ import diskcache  # imported here: writes run in worker threads, where a first i
 from ._errors import StoreError
 
 HEADER_PREFIX = "# autogen-hook:"
-_GITIGNORE = "# Written by autogen-hook: bytecode, metadata and locks are local.\n__pycache__/\n.meta/\n.locks/\n"
+_GITIGNORE = (
+    "# Written by autogen-hook: bytecode, metadata, locks and the context index are local.\n"
+    "__pycache__/\n.meta/\n.locks/\n.index/\n"
+)
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt

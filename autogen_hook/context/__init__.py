@@ -1,33 +1,184 @@
-"""Context for the prompt: what the caller does with the names, and what is installed."""
+"""Context for the prompt: the caller's code and a ranked map of the project, redacted, in a budget.
+
+:func:`collect` is the only entry the pipeline uses. Every stage (caller
+analysis, interactive history, repo map, installed packages) is guarded: a
+failure becomes a logged warning and the prompt carries what the other stages
+found, because an import must never fail for want of context. Redaction is not
+guarded: nothing from the user's files is sent unless it went through it.
+"""
 
 from __future__ import annotations
 
 import importlib.metadata
+import logging
+import os
 import sys
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import TypeVar
 
 from .._request import Request
-from ._caller import CallerUse, find_uses
+from .._settings import Settings
+from ._caller import CallerFile, CallerUse, analyse
+from ._history import session_source
+from ._index import IndexStats
+from ._pack import caller_sections, code_section, estimate_tokens, fit, session_section
+from ._rank import Focus
+from ._redact import count_redactions, redact
+from ._repomap import ranked_definitions
+from ._summary import Snippet, Summaries
 
-__all__ = ["CallerUse", "Context", "collect"]
+__all__ = ["CallerUse", "Context", "Snippet", "collect", "estimate_tokens"]
 
 MAX_PACKAGES = 80
 _TOOLING = frozenset({"pip", "setuptools", "pkg_resources", "wheel", "autogen_hook"})
+log = logging.getLogger("autogen_hook")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
 class Context:
-    uses: tuple[CallerUse, ...] = ()
+    """What the prompt says about a request's surroundings: redacted, and within the budget."""
+
+    request: Request  # the request as it may be sent: every text from the user's files redacted
+    caller: CallerFile | None = None
+    caller_name: str = ""  # the caller's file as the prompt names it (relative to the project)
+    session: tuple[str, ...] = ()  # interactive input before the import, most recent last
+    snippets: tuple[Snippet, ...] = ()
     packages: tuple[str, ...] = ()
+    index: IndexStats | None = None
+
+    @property
+    def uses(self) -> tuple[CallerUse, ...]:
+        return self.caller.uses if self.caller is not None else ()
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The project files the code snippets come from, most relevant first."""
+        return tuple(dict.fromkeys(s.path for s in self.snippets))
+
+    def sections(self) -> list[str]:
+        """The budgeted prompt sections: caller file, uses, session, relevant code."""
+        sections = caller_sections(self.caller, self.caller_name) if self.caller else []
+        if self.session:
+            sections.append(session_section(self.session))
+        if self.snippets:
+            sections.append(code_section(self.snippets))
+        return sections
+
+    @property
+    def redactions(self) -> int:
+        """Placeholders in what is sent from the user's code (the budgeted sections and the request)."""
+        request = self.request
+        texts = [*self.sections(), request.description or "", request.extra_context or ""]
+        texts.append(request.caller.statement if request.caller is not None else "")
+        texts.append(request.existing_source or "")
+        return sum(count_redactions(t) for t in texts)
+
+    @property
+    def tokens(self) -> int:
+        """Estimated tokens of :meth:`sections` as the prompt joins them."""
+        return estimate_tokens("\n\n".join(self.sections()))
 
 
-def collect(request: Request) -> Context:
-    """Everything the prompt says about the surroundings of ``request``."""
+def collect(request: Request, settings: Settings) -> Context:
+    """Everything the prompt says about the surroundings of ``request``; never raises for context."""
     caller = request.caller
-    uses = find_uses(caller.source, request.module, request.names) if caller and caller.source else []
-    return Context(uses=tuple(uses), packages=installed_packages())
+    filename = caller.filename if caller is not None else ""
+    session = _guarded("reading the interactive history", lambda: session_source(filename))
+    source = redact(session or (caller.source if caller is not None else None) or "")
+    analysed = _guarded("reading the caller's code", lambda: analyse(source, request.module, request.names))
+    context = Context(
+        request=_redacted(request, analysed),
+        caller=analysed,
+        caller_name=_display_name(filename, settings.project_root),
+        session=tuple(source.splitlines()) if session else (),
+        packages=_guarded("listing installed packages", installed_packages) or (),
+    )
+    context = _fit_caller(context, settings.context_budget)
+    mapped = _guarded("building the repo map", lambda: _repo_map(context, settings))
+    if mapped is not None:
+        context = replace(context, snippets=mapped[0], index=mapped[1])
+    return context
+
+
+def _guarded(what: str, stage: Callable[[], _T]) -> _T | None:
+    try:
+        return stage()
+    except Exception as exc:  # noqa: BLE001 - context is best effort; the import goes on
+        log.warning("autogen-hook: context: %s failed (%s: %s); generating without it",
+                    what, type(exc).__name__, exc)
+        return None
+
+
+def _redacted(request: Request, analysed: CallerFile | None) -> Request:
+    """``request`` with every text from the user's files redacted; the statement found if missing."""
+    caller = request.caller
+    if caller is not None:
+        statement = caller.statement or (analysed.statement if analysed is not None else None) or ""
+        caller = replace(caller, statement=redact(statement), source=None)
+    return replace(
+        request,
+        caller=caller,
+        description=redact(request.description) if request.description else None,
+        extra_context=redact(request.extra_context) if request.extra_context else None,
+        existing_source=(
+            redact(request.existing_source, assignments=False) if request.existing_source else None
+        ),
+    )
+
+
+def _display_name(filename: str, root: str) -> str:
+    if filename.startswith("<") or not os.path.isabs(filename):
+        return filename
+    relative = os.path.relpath(filename, root)
+    return filename if relative.startswith("..") else relative
+
+
+def _fit_caller(context: Context, budget: int) -> Context:
+    """Drop what the budget cannot hold: the oldest session lines, then docstring and imports, then uses."""
+    if context.tokens <= budget:
+        return context
+    lines = context.session
+    kept = fit(len(lines), lambda k: replace(context, session=lines[len(lines) - k :]).tokens, budget)
+    context = replace(context, session=lines[len(lines) - kept :])
+    if context.tokens <= budget or context.caller is None:
+        return context
+    bare = replace(context, caller=replace(context.caller, docstring=None, imports=()))
+    uses = context.uses
+    kept = fit(len(uses), lambda k: replace(bare, caller=replace(bare.caller, uses=uses[:k])).tokens, budget)
+    return replace(bare, caller=replace(bare.caller, uses=uses[:kept]))
+
+
+def _repo_map(context: Context, settings: Settings) -> tuple[tuple[Snippet, ...], IndexStats]:
+    """The ranked definitions that fit what the budget leaves, rendered; the index's statistics."""
+    caller = context.caller
+    path = context.caller_name
+    focus = Focus(
+        caller=path if path and not path.startswith("<") and not os.path.isabs(path) else None,
+        names=caller.focus if caller is not None else (),
+        imported=caller.imported if caller is not None else (),
+        requested=context.request.names,
+    )
+    ranked, stats = ranked_definitions(settings.project_root, settings.store_dir, focus)
+    summaries = Summaries(settings.project_root, redact)
+    remaining = settings.context_budget - context.tokens
+    candidates: list[Snippet] = []
+    for definition in ranked:  # render only about as much as can fit
+        if remaining < 0:
+            break
+        snippet = summaries.snippet(definition)
+        if snippet is not None:
+            candidates.append(snippet)
+            remaining -= estimate_tokens(snippet.text)
+    kept = fit(
+        len(candidates),
+        lambda k: replace(context, snippets=tuple(candidates[:k])).tokens,
+        settings.context_budget,
+    )
+    return tuple(candidates[:kept]), stats
 
 
 _scan_lock = threading.Lock()

@@ -1,10 +1,16 @@
-"""The caller's side of a request: how the importing file uses the requested names.
+"""The caller's side of a request: how the importing code uses the requested names.
 
-Parsed with tree-sitter, which tolerates syntax errors elsewhere in the file.
+Parsed with tree-sitter, which tolerates syntax errors elsewhere in the file:
+a half-written caller still tells the model how it calls the new names.
+Besides the uses themselves, this reads what the model needs to fit them: the
+types of the arguments (from annotations, constructor assignments and
+literals), the file's imports and its module docstring. The names those types
+mention are the *focus* of the repo map: their definitions are sent first.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,7 +18,16 @@ from functools import lru_cache
 from tree_sitter import Language, Node, Parser
 
 MAX_USES = 40
+MAX_IMPORTS = 40
 _SCOPES = ("function_definition", "class_definition")
+_IMPORTS = ("import_from_statement", "import_statement", "future_import_statement")
+_LITERALS = {
+    "string": "str", "concatenated_string": "str", "integer": "int", "float": "float",
+    "true": "bool", "false": "bool", "none": "None", "list": "list", "dictionary": "dict",
+    "set": "set", "tuple": "tuple", "list_comprehension": "list",
+    "dictionary_comprehension": "dict", "set_comprehension": "set",
+}
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -23,6 +38,27 @@ class CallerUse:
     line: int
     scope: str | None  # "Order.total" for a use inside a method, None at module level
     code: str  # the call with its arguments, or the statement using the name
+    types: tuple[tuple[str, str], ...] = ()  # (argument or "result", its known type)
+
+
+@dataclass(frozen=True)
+class Imported:
+    """One name the caller imports: ``from module import name``, or ``import module`` (name None)."""
+
+    module: str  # as written, with leading dots for a relative import
+    name: str | None
+
+
+@dataclass(frozen=True)
+class CallerFile:
+    """What the importing code tells the model."""
+
+    docstring: str | None
+    imports: tuple[str, ...]  # the file's import statements, as written
+    uses: tuple[CallerUse, ...]
+    imported: tuple[Imported, ...] = ()
+    statement: str | None = None  # the import of the requested module found in the source
+    focus: tuple[str, ...] = ()  # names at the call sites: argument types, names passed
 
 
 @lru_cache(maxsize=1)
@@ -32,29 +68,52 @@ def python_parser() -> Parser:
     return Parser(Language(tree_sitter_python.language()))
 
 
-def find_uses(source: str, module: str, names: tuple[str, ...]) -> list[CallerUse]:
-    """Every use of ``names`` (imported from ``module``) in ``source``, in file order."""
+def analyse(source: str, module: str, names: tuple[str, ...]) -> CallerFile:
+    """Everything ``source`` says about its use of ``names`` from ``module``."""
     root = python_parser().parse(source.encode("utf-8")).root_node
-    imported, module_aliases = _bindings(root, module, set(names))
+    imports = [n for n in _walk(root) if n.type in _IMPORTS]
+    imported, module_aliases, statement = _bindings(imports, module, set(names))
+    uses, focus = _uses(root, imported, module_aliases, names)
+    return CallerFile(
+        docstring=_docstring(root),
+        imports=tuple(_clip(_text(n)) for n in imports if n.parent == root)[:MAX_IMPORTS],
+        uses=tuple(uses),
+        imported=tuple(_imported(imports)),
+        statement=statement,
+        focus=tuple(dict.fromkeys(focus)),
+    )
+
+
+def _uses(
+    root: Node, imported: dict[str, str], module_aliases: set[str], names: tuple[str, ...]
+) -> tuple[list[CallerUse], list[str]]:
+    """Every use of ``names`` in file order (at most MAX_USES), and the names at their call sites."""
     uses: list[CallerUse] = []
+    focus: list[str] = []
     for node in _walk(root):
         name = _used_name(node, imported, module_aliases, names)
         if name is not None:
-            uses.append(CallerUse(name, node.start_point[0] + 1, _scope(node), _use_text(node)))
+            types, names_there = _call_site(node)
+            uses.append(CallerUse(name, node.start_point[0] + 1, _scope(node), _use_text(node), types))
+            focus.extend(names_there)
             if len(uses) >= MAX_USES:
                 break
-    return uses
+    return uses, focus
 
 
-def _bindings(root: Node, module: str, names: set[str]) -> tuple[dict[str, str], set[str]]:
-    """Local name -> requested name, and the local names bound to the module itself."""
+def _bindings(
+    imports: list[Node], module: str, names: set[str]
+) -> tuple[dict[str, str], set[str], str | None]:
+    """Local name -> requested name, local names bound to the module, and the last import of it."""
     imported: dict[str, str] = {}
     module_aliases: set[str] = set()
-    for node in _walk(root):
+    statement = None
+    for node in imports:
         if node.type == "import_from_statement":
             target = node.child_by_field_name("module_name")
             if target is None or _text(target) != module:
                 continue
+            statement = _text(node)
             for item in node.children_by_field_name("name"):
                 original, local = _alias(item)
                 if original in names:
@@ -64,7 +123,19 @@ def _bindings(root: Node, module: str, names: set[str]) -> tuple[dict[str, str],
                 original, local = _alias(item)
                 if original == module:
                     module_aliases.add(local)
-    return imported, module_aliases
+                    statement = _text(node)
+    return imported, module_aliases, statement
+
+
+def _imported(imports: list[Node]) -> Iterator[Imported]:
+    for node in imports:
+        if node.type == "import_from_statement":
+            target = node.child_by_field_name("module_name")
+            for item in node.children_by_field_name("name"):
+                yield Imported(_text(target), _alias(item)[0])
+        elif node.type == "import_statement":
+            for item in node.children_by_field_name("name"):
+                yield Imported(_alias(item)[0], None)
 
 
 def _alias(item: Node) -> tuple[str, str]:
@@ -95,20 +166,117 @@ def _used_name(
 def _in_import(node: Node) -> bool:
     parent = node.parent
     while parent is not None:
-        if parent.type in ("import_from_statement", "import_statement"):
+        if parent.type in _IMPORTS:
             return True
         parent = parent.parent
     return False
 
 
-def _use_text(node: Node) -> str:
-    """The call around the name if it is called, else the statement holding it."""
+def _call_of(node: Node) -> Node | None:
+    """The call whose function is ``node``, if ``node`` is called."""
     parent = node.parent
     if parent is not None and parent.type == "call" and parent.child_by_field_name("function") == node:
-        return _clip(_text(parent))
+        return parent
+    return None
+
+
+def _use_text(node: Node) -> str:
+    """The call around the name if it is called, else the statement holding it."""
+    call = _call_of(node)
+    if call is not None:
+        return _clip(_text(call))
+    parent = node.parent
     while parent is not None and not parent.type.endswith(("statement", "definition")):
         node, parent = parent, parent.parent
     return _clip(_text(parent if parent is not None else node))
+
+
+def _arguments(node: Node) -> list[tuple[Node, Node]]:
+    """(argument as written, its value) for the call of ``node``; [] if it is not called."""
+    call = _call_of(node)
+    arguments = call.child_by_field_name("arguments") if call is not None else None
+    pairs = []
+    for argument in arguments.named_children if arguments is not None else ():
+        value = argument.child_by_field_name("value") if argument.type == "keyword_argument" else argument
+        if value is not None:
+            pairs.append((argument, value))
+    return pairs
+
+
+def _call_site(node: Node) -> tuple[tuple[tuple[str, str], ...], list[str]]:
+    """Known types at the call of ``node`` (arguments, then the result it is bound to), and the
+    names there whose definitions matter: each argument's type, then the argument itself."""
+    types: list[tuple[str, str]] = []
+    focus: list[str] = []
+    for argument, value in _arguments(node):
+        kind = _type_of(value, value)
+        if kind is not None:
+            types.append((_clip(_text(argument), 60), kind))
+            focus.extend(_IDENTIFIER.findall(kind))
+        if value.type in ("identifier", "attribute"):
+            focus.append(_text(value).rsplit(".", 1)[-1])
+    call = _call_of(node)
+    parent = call.parent if call is not None else None
+    if parent is not None and parent.type == "assignment" and parent.child_by_field_name("right") == call:
+        annotation = parent.child_by_field_name("type")
+        if annotation is not None:
+            types.append(("result", _text(annotation)))
+            focus.extend(_IDENTIFIER.findall(_text(annotation)))
+    return tuple(types), focus
+
+
+def _type_of(expression: Node, at: Node) -> str | None:
+    """What ``expression`` is known to be at ``at``: a literal's type, a constructor, a binding."""
+    if expression.type in _LITERALS:
+        return _LITERALS[expression.type]
+    if expression.type == "call":
+        function = expression.child_by_field_name("function")
+        return _text(function) if function is not None and function.type in ("identifier", "attribute") else None
+    if expression.type == "identifier":
+        return _binding_type(_text(expression), at)
+    return None
+
+
+def _binding_type(name: str, at: Node) -> str | None:
+    """The annotation or constructor of ``name`` in the scopes around ``at``, innermost first."""
+    scope = at.parent
+    while scope is not None:
+        if scope.type == "function_definition" or scope.type == "module":
+            found = _bound_in(scope, name)
+            if found is not None:
+                return found
+        scope = scope.parent
+    return None
+
+
+def _bound_in(scope: Node, name: str) -> str | None:
+    parameters = scope.child_by_field_name("parameters")
+    for parameter in parameters.named_children if parameters is not None else ():
+        if parameter.type in ("typed_parameter", "typed_default_parameter"):
+            first = parameter.child_by_field_name("name") or parameter.named_children[0]
+            annotation = parameter.child_by_field_name("type")
+            if _text(first) == name and annotation is not None:
+                return _text(annotation)
+    body = scope.child_by_field_name("body") if scope.type != "module" else scope
+    constructed = None
+    for node in _walk(body, skip=_SCOPES) if body is not None else ():
+        if node.type != "assignment" or _text(node.child_by_field_name("left")) != name:
+            continue
+        annotation, right = node.child_by_field_name("type"), node.child_by_field_name("right")
+        if annotation is not None:
+            return _text(annotation)
+        if right is not None and constructed is None:
+            constructed = _type_of(right, right) if right.type != "identifier" else None
+    return constructed
+
+
+def _docstring(root: Node) -> str | None:
+    first = root.named_children[0] if root.named_children else None
+    if first is not None and first.type == "expression_statement" and first.named_children:
+        string = first.named_children[0]
+        if string.type == "string":
+            return _clip(_text(string), 600)
+    return None
 
 
 def _scope(node: Node) -> str | None:
@@ -123,12 +291,14 @@ def _scope(node: Node) -> str | None:
     return ".".join(reversed(names)) or None
 
 
-def _walk(root: Node) -> Iterator[Node]:
+def _walk(root: Node, skip: tuple[str, ...] = ()) -> Iterator[Node]:
+    """Every node under ``root`` in source order, not entering nodes of the ``skip`` types."""
     stack = [root]
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(reversed(node.children))
+        if node is root or node.type not in skip:
+            stack.extend(reversed(node.children))
 
 
 def _text(node: Node | None) -> str:

@@ -1,0 +1,359 @@
+"""The context engine in-process: caller analysis, redaction, index, ranking, budget, CLI."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sqlite3
+import subprocess
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import secrets_corpus
+from fixture_code import MODELS
+from autogen_hook._cli import main
+from autogen_hook._request import CallerSite, Request
+from autogen_hook._settings import Settings, resolve
+from autogen_hook.context import Context, collect, estimate_tokens
+from autogen_hook.context import _grammars
+from autogen_hook.context._caller import analyse
+from autogen_hook.context._files import source_files
+from autogen_hook.context._rank import personalised_pagerank
+from autogen_hook.context._redact import redact
+
+
+APP = '''
+"""Checkout for the shop."""
+from decimal import Decimal
+
+from shop.models import TAX_RATE, Order
+from autogen.pricing import total_price
+
+
+def checkout(order: Order) -> Decimal:
+    total: Decimal = total_price(order, tax=TAX_RATE)
+    return total
+'''
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    root = tmp_path / "shop-project"
+    write(root, {
+        "pyproject.toml": '[project]\nname = "shop"\nversion = "0"\n',
+        "shop/__init__.py": "",
+        "shop/models.py": MODELS,
+        "shop/views.py": "from shop.models import Customer\n\ndef show(c: Customer) -> str:\n    return c.name\n",
+        "app.py": APP,
+    })
+    return root
+
+
+def request_for(root: Path, caller: str = "app.py", names: tuple[str, ...] = ("total_price",)) -> Request:
+    source = (root / caller).read_text()
+    site = CallerSite(str(root / caller), 5, "from autogen.pricing import total_price", source)
+    return Request("autogen.pricing", names, caller=site)
+
+
+def settings_for(root: Path, **overrides: object) -> Settings:
+    return resolve(str(root), overrides)
+
+
+def message(context: Context) -> str:
+    from autogen_hook._prompt import build_messages
+
+    return build_messages(context, "autogen")[-1].content
+
+
+# --- caller analysis -------------------------------------------------------------------------
+
+
+def test_caller_analysis_reads_scope_arguments_types_imports_and_docstring() -> None:
+    caller = analyse(APP.lstrip("\n"), "autogen.pricing", ("total_price",))
+    [use] = caller.uses
+    assert (use.name, use.line, use.scope) == ("total_price", 9, "checkout")
+    assert use.code == "total_price(order, tax=TAX_RATE)"
+    assert use.types == (("order", "Order"), ("result", "Decimal"))  # TAX_RATE is imported
+    assert caller.docstring == '"""Checkout for the shop."""'
+    assert "from shop.models import TAX_RATE, Order" in caller.imports
+    assert caller.statement == "from autogen.pricing import total_price"
+    assert caller.focus == ("Order", "order", "TAX_RATE", "Decimal")
+
+
+def test_types_from_constructor_assignment_literal_and_module_alias() -> None:
+    source = (
+        "import autogen.geo as geo\n"
+        "def f():\n"
+        "    p = Point(1, 2)\n"
+        "    return geo.distance(p, 3.5, 'km', cb=helper)\n"
+    )
+    [use] = analyse(source, "autogen.geo", ("distance",)).uses
+    assert use.code == "geo.distance(p, 3.5, 'km', cb=helper)"
+    assert use.types == (("p", "Point"), ("3.5", "float"), ("'km'", "str"))
+
+
+def test_a_syntax_error_elsewhere_in_the_caller_does_not_hide_its_uses() -> None:
+    source = (
+        "from autogen.textutils import slugify\n"
+        "def broken(:\n"
+        "    return [1, 2\n"
+        "class Title:\n"
+        "    def make(self, text: str) -> str:\n"
+        "        return slugify(text)\n"
+    )
+    caller = analyse(source, "autogen.textutils", ("slugify",))
+    assert [(u.line, u.code) for u in caller.uses] == [(6, "slugify(text)")]
+
+
+# --- redaction -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, kind", sorted(secrets_corpus.EXPECTED.items()))
+def test_every_secret_of_the_corpus_is_replaced_by_its_placeholder(value: str, kind: str) -> None:
+    text = redact(secrets_corpus.python_module())
+    assert value not in text
+    assert f"[REDACTED {kind}]" in text
+
+
+def test_redaction_keeps_the_code_shape_and_line_numbers() -> None:
+    original = secrets_corpus.python_module()
+    text = redact(original)
+    assert text.count("\n") == original.count("\n")
+    compile(text, "settings.py", "exec")  # placeholders sit inside the quotes
+    assert 'DATABASE_URL = "postgres://shop:[REDACTED password]@db.internal:5432/shop"' in text
+
+
+def test_ordinary_strings_are_left_alone() -> None:
+    text = 'author = "Jane"\nname = "sk-short"\ncolor = "AKIA"\nif token == "x":\n    pass\n'
+    assert redact(text) == text
+
+
+# --- repo map: ranking, budget, files --------------------------------------------------------
+
+
+def test_types_at_the_call_site_come_first_with_their_file(shop: Path) -> None:
+    context = collect(request_for(shop), settings_for(shop))
+    names = [s.name for s in context.snippets]
+    assert names[:2] == ["Order", "TAX_RATE"]
+    assert context.files[0] == "shop/models.py"
+    text = message(context)
+    assert "# file: shop/models.py" in text
+    assert "    items: list[LineItem]" in text
+    assert '    def add(self, item: LineItem) -> None:\n        """Append an item to the order."""' in text
+    assert "known types: order: Order, result: Decimal" in text
+
+
+def test_imported_module_definitions_the_caller_uses_are_ranked(shop: Path) -> None:
+    write(shop, {
+        "shop/util.py": "def money(x: float) -> str:\n    return f'{x:.2f}'\n\ndef unused() -> None:\n    pass\n",
+        "report.py": (
+            "from shop import util\nfrom autogen.pricing import total_price\n\n"
+            "def run() -> None:\n    print(util.money(total_price(3)))\n"
+        ),
+    })
+    context = collect(request_for(shop, "report.py"), settings_for(shop))
+    names = [s.name for s in context.snippets]
+    assert "money" in names and "unused" not in names
+
+
+def test_pagerank_flows_from_the_seed_along_references() -> None:
+    graph = {"a": {"b": 1.0}, "b": {"c": 1.0}, "c": {}, "d": {"a": 1.0}}
+    ranks = personalised_pagerank({"a": 1.0}, lambda node: graph[node])
+    assert ranks["a"] > ranks["b"] > 0 and "d" not in ranks
+    assert abs(sum(ranks.values()) - 1.0) < 0.01
+
+
+def test_budget_is_respected_by_dropping_entries_from_the_end(shop: Path) -> None:
+    full = collect(request_for(shop), settings_for(shop))
+    assert len(full.snippets) >= 3
+    budget = full.tokens - estimate_tokens(full.snippets[-1].text)
+    smaller = collect(request_for(shop), settings_for(shop, context_budget=budget))
+    assert smaller.tokens <= budget
+    assert smaller.snippets == full.snippets[: len(smaller.snippets)]
+    assert len(smaller.snippets) < len(full.snippets)
+    tiny = collect(request_for(shop), settings_for(shop, context_budget=20))
+    assert tiny.tokens <= 20 and tiny.snippets == ()
+
+
+def test_git_ignored_venv_store_secret_and_large_files_are_never_indexed(shop: Path) -> None:
+    write(shop, {
+        ".gitignore": "generated/\n*.local.py\n",
+        "generated/big.py": "X = 1\n",
+        "conf.local.py": "Y = 2\n",
+        ".venv/lib/site.py": "Z = 3\n",
+        "env/pyvenv.cfg": "home = /usr\n",
+        "env/lib/thing.py": "W = 4\n",
+        ".autogen/pricing.py": "V = 5\n",
+        ".env.production.py": "U = 6\n",
+        "huge.py": "A = 1\n" * 100_000,
+    })
+    expected = {"app.py", "shop/__init__.py", "shop/models.py", "shop/views.py"}
+    listed = {f.path for f in source_files(str(shop), frozenset({".py"}), (str(shop / ".autogen"),))}
+    assert listed == expected
+    subprocess.run(["git", "init", "-q"], cwd=shop, check=True)
+    listed = {f.path for f in source_files(str(shop), frozenset({".py"}), (str(shop / ".autogen"),))}
+    assert listed == expected
+
+
+# --- the index cache ---------------------------------------------------------------------------
+
+
+def test_an_edit_is_seen_and_only_the_changed_file_is_parsed_again(shop: Path) -> None:
+    settings = settings_for(shop)
+    first = collect(request_for(shop), settings)
+    assert first.index is not None and first.index.parsed == first.index.files == 4
+    again = collect(request_for(shop), settings)
+    assert again.index is not None and again.index.parsed == 0
+    models = shop / "shop" / "models.py"
+    models.write_text(models.read_text().replace("    currency: str = \"EUR\"\n", "    paid: bool = False\n"))
+    edited = collect(request_for(shop), settings)
+    assert edited.index is not None and edited.index.parsed == 1
+    assert "paid: bool = False" in message(edited) and "currency" not in message(edited)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_corrupt_index_is_rebuilt_with_a_warning(
+    shop: Path, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = settings_for(shop)
+    expected = collect(request_for(shop), settings).snippets
+    database = shop / ".autogen" / ".index" / "tags.sqlite3"
+    data = database.read_bytes()
+    database.write_bytes(os.urandom(4096) if damage == "garbage" else data[: len(data) // 3])
+    with caplog.at_level(logging.WARNING, logger="autogen_hook"):
+        rebuilt = collect(request_for(shop), settings)
+    assert rebuilt.snippets == expected
+    assert rebuilt.index is not None and rebuilt.index.parsed == 4
+    assert "is unusable" in caplog.text and "rebuilding it" in caplog.text
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT count(*) FROM files").fetchone()[0] == 4
+
+
+def test_a_store_that_cannot_be_written_still_gets_a_context(shop: Path) -> None:
+    blocker = shop / "blocked"
+    blocker.write_text("a file where the store directory should be")
+    context = collect(request_for(shop), settings_for(shop, cache_dir=str(blocker)))
+    assert context.snippets and context.snippets[0].name == "Order"
+
+
+def test_a_failing_stage_becomes_a_warning_and_the_rest_is_kept(
+    shop: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import autogen_hook.context as context_package
+
+    def explode(*args: object) -> None:
+        raise RuntimeError("index exploded")
+
+    monkeypatch.setattr(context_package, "ranked_definitions", explode)
+    with caplog.at_level(logging.WARNING, logger="autogen_hook"):
+        context = collect(request_for(shop), settings_for(shop))
+    assert context.snippets == () and context.uses  # the caller's part survived
+    assert "building the repo map failed (RuntimeError: index exploded)" in caplog.text
+
+
+# --- grammars --------------------------------------------------------------------------------
+
+OTHER_LANGUAGES = {
+    "web/cart.js": "export class Cart extends Base {\n  add(item) { return item }\n}\nfunction helper(x) { return x }\n",
+    "web/types.ts": "export interface Money {\n  amount: number;\n  currency: string;\n}\n",
+    "svc/order.go": "package svc\n\ntype Invoice struct {\n\tID int\n}\n\nfunc Total(i Invoice) int { return i.ID }\n",
+    "core/src/lib.rs": "pub struct Ledger {\n    id: u32,\n}\n\npub fn balance(l: &Ledger) -> u32 { l.id }\n",
+}
+
+
+@pytest.fixture
+def fresh_grammars() -> Iterator[None]:
+    _grammars.grammars.cache_clear()
+    yield
+    _grammars.grammars.cache_clear()
+
+
+def test_other_languages_are_indexed_when_their_grammars_are_installed(shop: Path, fresh_grammars: None) -> None:
+    for module in ("tree_sitter_javascript", "tree_sitter_typescript", "tree_sitter_go", "tree_sitter_rust"):
+        pytest.importorskip(module)
+    write(shop, OTHER_LANGUAGES)
+    uses = "def f(c: Cart, m: Money, i: Invoice, l: Ledger) -> None:\n    total_price(c, m, i, l, Total, balance)\n"
+    write(shop, {"app.py": "from autogen.pricing import total_price\n" + uses})
+    context = collect(request_for(shop), settings_for(shop))
+    text = message(context)
+    for expected in ("# file: web/cart.js", "export class Cart extends Base", "export interface Money",
+                     "type Invoice struct", "func Total(i Invoice) int", "pub struct Ledger", "pub fn balance"):
+        assert expected in text
+
+
+def test_missing_grammars_are_skipped_silently(
+    shop: Path, fresh_grammars: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    real_import = importlib.import_module
+
+    def without_optional(name: str, package: str | None = None) -> object:
+        if name.startswith("tree_sitter_") and name != "tree_sitter_python":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real_import(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", without_optional)
+    write(shop, OTHER_LANGUAGES)
+    with caplog.at_level(logging.DEBUG, logger="autogen_hook"):
+        context = collect(request_for(shop), settings_for(shop))
+    assert {g.name for g in _grammars.grammars().values()} == {"python"}
+    assert context.index is not None and context.index.files == 4  # the Python files only
+    assert context.snippets and caplog.text == ""
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def test_context_command_prints_the_message_tokens_files_and_redactions(
+    shop: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(shop, {"app.py": APP.replace('"""Checkout for the shop."""', f'"""Checkout. Key: {secrets_corpus.STRIPE}"""')})
+    monkeypatch.chdir(shop)
+    assert main(["context", "autogen.pricing", "--names", "total_price", "--file", "app.py"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Write the module `autogen.pricing`.")
+    assert "The importing statement (app.py, line 5):\n    from autogen.pricing import total_price" in out
+    assert "[REDACTED stripe-key]" in out and secrets_corpus.STRIPE not in out
+    assert "# file: shop/models.py" in out
+    assert "files: shop/models.py" in out and "redactions: 1" in out
+    assert "tokens (estimate: characters / 4) of a budget of 4000" in out
+
+
+def test_context_command_without_a_file_synthesises_the_statement(
+    shop: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(shop)
+    assert main(["context", "autogen.pricing", "--names", "total_price,Money", "--budget", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "from autogen.pricing import total_price, Money" in out
+    assert "of a budget of 100" in out
+
+
+@pytest.mark.parametrize(
+    "argv, complaint",
+    [
+        (["context", "pricing", "--names", "f"], "expected autogen.<name>"),
+        (["context", "autogen.x", "--names", "_private"], "--names: expected public Python names"),
+        (["context", "autogen.x", "--names", "f", "--file", "missing.py"], "--file: cannot read"),
+        (["context", "autogen.x", "--names", "f", "--budget", "-1"], "context_budget"),
+    ],
+)
+def test_context_command_rejects_bad_arguments_with_exit_2(
+    shop: Path, argv: list[str], complaint: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(shop)
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert complaint in capsys.readouterr().err

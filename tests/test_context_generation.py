@@ -1,0 +1,214 @@
+"""The context engine through real imports in fresh interpreters: what reaches the model."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import secrets_corpus
+from fixture_code import MODELS
+from conftest import Project, ok
+from fakellm import Code, FakeLLM, prompt_of
+
+TOTAL_PRICE = '''
+from decimal import Decimal
+
+
+def total_price(order, tax=Decimal("0")) -> Decimal:
+    """Sum of quantity times unit price, plus tax."""
+    subtotal = sum(item.quantity * item.unit_price for item in order.items)
+    return subtotal * (1 + tax)
+'''
+
+
+CHECKOUT = '''
+from decimal import Decimal
+
+from shop.models import LineItem, Order
+from autogen.pricing import total_price
+
+
+def checkout(order: Order) -> Decimal:
+    return total_price(order, tax=Decimal("0.5"))
+
+
+print(checkout(Order("A1", [LineItem("x", 2, Decimal("3"))])))
+'''
+
+
+def shop_project(project: Project) -> None:
+    project.write("shop/__init__.py", "")
+    project.write("shop/models.py", MODELS)
+
+
+def test_the_prompt_carries_the_types_the_caller_passes(project: Project, llm: FakeLLM) -> None:
+    shop_project(project)
+    llm.openai.push(Code(TOTAL_PRICE))
+    assert ok(project.run(CHECKOUT)).strip() == "9.0"
+    prompt = prompt_of(llm.chat_requests()[0])
+    assert "line 8, in checkout:\n    total_price(order, tax=Decimal(\"0.5\"))" in prompt
+    assert "known types: order: Order, tax=Decimal(\"0.5\"): Decimal" in prompt
+    assert "Relevant code from this project" in prompt and "# file: shop/models.py" in prompt
+    assert "class Order:\n    \"\"\"An order placed by a customer.\"\"\"\n    number: str" in prompt
+    assert "    items: list[LineItem]\n" in prompt
+    assert "from shop.models import LineItem, Order" in prompt  # the caller's imports
+    assert (project.store / ".index" / "tags.sqlite3").exists()
+    assert ".index/" in (project.store / ".gitignore").read_text()
+
+
+def test_no_secret_reaches_the_model(project: Project, llm: FakeLLM) -> None:
+    """Secrets in the caller, the project, the description, a .env file and a git-ignored module."""
+    corpus = secrets_corpus
+    env_only, ignored_only = "envfile-only-marker-5521", "gitignored-only-marker-7731"
+    project.write(
+        "pyproject.toml",
+        f'[project]\nname = "demo"\nversion = "0"\n\n[tool.autogen-hook.descriptions]\n'
+        f'"autogen.billing" = "Billing helpers; the CI token is {corpus.GITHUB}."\n',
+    )
+    project.write("shop/__init__.py", "")
+    project.write("shop/settings.py", corpus.python_module())
+    project.write(".env", f"OPENAI_API_KEY={corpus.OPENAI}\nNOTE={env_only}\n")
+    project.write(".env.production.py", f'def from_env_file() -> str:\n    return "{env_only}"\n')
+    project.write(".gitignore", "shop/private.py\n")
+    project.write("shop/private.py", f'def signing_value() -> str:\n    return "{ignored_only}"\n')
+    subprocess.run(["git", "init", "-q"], cwd=project.root, check=True)
+    llm.openai.push(Code('def charge(*args: object, **kwargs: object) -> str:\n    """Charge."""\n    return "ok"\n'))
+    caller = f'''
+        """Billing entry point. Staging JWT: {corpus.JWT}"""
+        from shop import settings
+        from shop.settings import (
+            ADMIN_PASSWORD, DATABASE_URL, GITHUB_TOKEN, MAPS, OPENAI_API_KEY, SIGNING_KEY,
+            STRIPE, SLACK_BOT, SESSION, anthropic_key, aws_secret_access_key, AWS_ACCESS_KEY_ID,
+        )
+        from shop.private import signing_value
+        from autogen.billing import charge
+
+        LOCAL_KEY = "{corpus.ANTHROPIC}"
+        from_env_file = None  # a name the project defines only in .env.production.py
+        print(charge(OPENAI_API_KEY, DATABASE_URL, SIGNING_KEY, STRIPE, SLACK_BOT, SESSION, MAPS,
+                     anthropic_key, aws_secret_access_key, AWS_ACCESS_KEY_ID, GITHUB_TOKEN,
+                     ADMIN_PASSWORD, LOCAL_KEY, signing_value, from_env_file,
+                     password="{corpus.ADMIN_PASSWORD}", dsn="{corpus.DATABASE_URL}"))
+    '''
+    assert ok(project.run(caller)).strip() == "ok"
+    [request] = llm.chat_requests()
+    raw = json.dumps(request.body, ensure_ascii=False)
+    prompt = prompt_of(request)
+    for secret in (*corpus.NEVER_SENT, env_only, ignored_only):
+        assert secret not in raw and secret not in prompt, secret
+    assert "# file: shop/settings.py" in prompt  # the module was sent, redacted
+    for kind in set(corpus.EXPECTED.values()):
+        assert f"[REDACTED {kind}]" in prompt, kind
+    assert "Billing helpers; the CI token is [REDACTED github-token]." in prompt
+
+
+def test_a_failing_context_stage_warns_and_the_import_still_works(project: Project, llm: FakeLLM) -> None:
+    shop_project(project)
+    llm.openai.push(Code(TOTAL_PRICE))
+    script = (
+        "import autogen_hook.context as context\n\n"
+        "def explode(*args):\n    raise RuntimeError('index exploded')\n\n"
+        "context.ranked_definitions = explode\n" + CHECKOUT
+    )
+    result = project.run(script)
+    assert ok(result).strip() == "9.0"
+    assert "context: building the repo map failed (RuntimeError: index exploded)" in result.stderr
+    prompt = prompt_of(llm.chat_requests()[0])
+    assert "total_price(order, tax=Decimal(\"0.5\"))" in prompt  # the caller's part survived
+    assert "Relevant code from this project" not in prompt
+
+
+def test_the_interactive_session_is_the_caller_source(project: Project, llm: FakeLLM, tmp_path: Path) -> None:
+    """A real ``python`` REPL on a pseudo-terminal, so readline keeps the history."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".python_history").write_text("previous_session_marker = 1\n")
+    llm.openai.push(
+        Code('def distance(a, b) -> float:\n    """Euclidean."""\n    return ((a.x - b.x) ** 2 + (a.y - b.y) ** 2) ** 0.5\n')
+    )
+    lines = [
+        "class Point:",
+        "    def __init__(self, x: float, y: float) -> None:",
+        "        self.x, self.y = x, y",
+        "",
+        "start = Point(0.0, 0.0)",
+        "from autogen.geometry import distance",
+        "print('RESULT', distance(start, Point(3.0, 4.0)))",
+        "exit()",
+    ]
+    output = _interactive(project, {"HOME": str(home), "TERM": "xterm"}, lines)
+    assert "RESULT 5.0" in output, output
+    prompt = prompt_of(llm.chat_requests()[0])
+    assert "Earlier input in this interactive session:" in prompt
+    assert "    class Point:\n        def __init__(self, x: float, y: float) -> None:" in prompt
+    assert "start = Point(0.0, 0.0)" in prompt
+    assert "The importing statement (<stdin>, line 1):\n    from autogen.geometry import distance" in prompt
+    assert "previous_session_marker" not in prompt  # earlier sessions stay private
+
+
+def test_ipython_cells_are_the_caller_source(project: Project, llm: FakeLLM) -> None:
+    pytest.importorskip("IPython")
+    llm.openai.push(
+        Code('def distance(a, b) -> float:\n    """Euclidean."""\n    return ((a.x - b.x) ** 2 + (a.y - b.y) ** 2) ** 0.5\n')
+    )
+    cells = [
+        "class Point:\n    def __init__(self, x: float, y: float) -> None:\n        self.x, self.y = x, y\n",
+        "from autogen.geometry import distance\nprint('RESULT', distance(Point(0, 0), Point(3, 4)))\n",
+    ]
+    script = (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        f"for cell in {cells!r}:\n"
+        "    shell.run_cell(cell, store_history=True).raise_error()\n"
+    )
+    assert "RESULT 5.0" in ok(project.run(script))
+    prompt = prompt_of(llm.chat_requests()[0])
+    assert "Earlier input in this interactive session:" in prompt
+    assert "class Point:" in prompt  # from the earlier cell
+    assert "distance(Point(0, 0), Point(3, 4))" in prompt
+
+
+def _interactive(project: Project, env: dict[str, str], lines: list[str], timeout: float = 60) -> str:
+    """Type ``lines`` into ``python`` on a pseudo-terminal; return everything it printed."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: an interactive interpreter in the project
+        os.chdir(project.root)
+        os.execve(sys.executable, [sys.executable, "-q"], {**project.env, **env})
+    output = b""
+    deadline = time.monotonic() + timeout
+    try:
+        for line in lines:
+            output += _read_available(fd, 0.3)
+            os.write(fd, line.encode() + b"\n")
+        while time.monotonic() < deadline:
+            chunk = _read_available(fd, 0.5)
+            if chunk is None:
+                break
+            output += chunk
+    finally:
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    return output.decode(errors="replace")
+
+
+def _read_available(fd: int, wait: float) -> bytes | None:
+    """What the terminal has within ``wait`` seconds; None once the child has closed it."""
+    data = b""
+    while select.select([fd], [], [], wait)[0]:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child exited
+            return data or None
+        if not chunk:
+            return data or None
+        data += chunk
+        wait = 0.05
+    return data
