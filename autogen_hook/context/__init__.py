@@ -23,7 +23,7 @@ from .._request import Request
 from .._settings import Settings
 from ._caller import CallerFile, CallerUse, analyse
 from ._history import session_source
-from ._index import IndexStats
+from ._index import Definition, Index, IndexStats
 from ._pack import caller_sections, code_section, estimate_tokens, fit, session_section
 from ._rank import Focus
 from ._redact import count_redactions, redact
@@ -162,23 +162,25 @@ def _repo_map(context: Context, settings: Settings) -> tuple[tuple[Snippet, ...]
         imported=caller.imported if caller is not None else (),
         requested=context.request.names,
     )
-    ranked, stats = ranked_definitions(settings.project_root, settings.store_dir, focus)
-    summaries = Summaries(settings.project_root, redact)
-    remaining = settings.context_budget - context.tokens
-    candidates: list[Snippet] = []
-    for definition in ranked:  # render only about as much as can fit
-        if remaining < 0:
-            break
-        snippet = summaries.snippet(definition)
-        if snippet is not None:
-            candidates.append(snippet)
-            remaining -= estimate_tokens(snippet.text)
-    kept = fit(
-        len(candidates),
-        lambda k: replace(context, snippets=tuple(candidates[:k])).tokens,
-        settings.context_budget,
-    )
-    return tuple(candidates[:kept]), stats
+    budget = settings.context_budget
+
+    def render(ranked: list[Definition], index: Index) -> tuple[Snippet, ...]:
+        summaries = Summaries(settings.project_root, redact, index)
+        remaining = budget - context.tokens
+        candidates: list[Snippet] = []
+        for definition in ranked:  # render only about as much as can fit
+            if remaining < 0:
+                break
+            snippet = summaries.snippet(definition)
+            if snippet is not None:
+                candidates.append(snippet)
+                remaining -= estimate_tokens(snippet.text)
+        kept = fit(
+            len(candidates), lambda k: replace(context, snippets=tuple(candidates[:k])).tokens, budget
+        )
+        return tuple(candidates[:kept])
+
+    return ranked_definitions(settings.project_root, settings.store_dir, focus, render)
 
 
 _scan_lock = threading.Lock()

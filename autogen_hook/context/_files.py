@@ -5,6 +5,11 @@ most faithful answer to "what does git ignore"; elsewhere (or without git) the
 ``.gitignore`` files are read with pathspec. Either way some things are never
 read: virtual environments, installed packages, the store, caches, ``.env*``
 files, key files and files over the size limit.
+
+Listing a large tree costs more than the rest of a request, so a listing is
+reused while nothing it depends on moved: the mtime of every directory it
+covers (a file added or removed changes it) and of every ignore file (an edited
+rule changes it). Each file is still stat-ed every time, so edits are seen.
 """
 
 from __future__ import annotations
@@ -41,20 +46,33 @@ class SourceFile:
     mtime_ns: int
 
 
-def source_files(root: str, extensions: frozenset[str], excluded: tuple[str, ...] = ()) -> list[SourceFile]:
+@dataclass(frozen=True)
+class Listing:
+    """The candidate paths of a tree and the mtimes that tell whether they are still right."""
+
+    paths: tuple[str, ...]
+    mtimes: dict[str, int]  # relative directory or ignore file -> mtime_ns when listed
+
+    def current(self, root: str) -> bool:
+        return all(_mtime(os.path.join(root, p)) == m for p, m in self.mtimes.items())
+
+
+def source_files(
+    root: str,
+    extensions: frozenset[str],
+    excluded: tuple[str, ...] = (),
+    previous: Listing | None = None,
+) -> tuple[list[SourceFile], Listing]:
     """Every readable file under ``root`` with one of ``extensions`` that may be sent.
 
-    ``excluded`` holds absolute directories never to enter (the store).
+    ``excluded`` holds absolute directories never to enter (the store);
+    ``previous`` is reused when it is still current.
     """
+    listing = previous if previous is not None and previous.current(root) else _list(root, extensions)
     skipped = tuple(os.path.relpath(d, root) + os.sep for d in excluded)
-    listed = _git_files(root)
-    if listed is None:
-        candidates = _walk(root, extensions)
-    else:
-        candidates = (p for p in listed if os.path.splitext(p)[1] in extensions)
     files = []
-    for path in candidates:
-        if (path + os.sep).startswith(skipped) or not sendable(path):
+    for path in listing.paths:
+        if (path + os.sep).startswith(skipped):
             continue
         try:
             stat = os.stat(os.path.join(root, path))
@@ -62,7 +80,29 @@ def source_files(root: str, extensions: frozenset[str], excluded: tuple[str, ...
             continue  # listed by git but deleted, or unreadable
         if stat.st_size <= MAX_FILE_BYTES:
             files.append(SourceFile(path, stat.st_size, stat.st_mtime_ns))
-    return files
+    return files, listing
+
+
+def _list(root: str, extensions: frozenset[str]) -> Listing:
+    listed = _git_files(root)
+    if listed is None:
+        mtimes: dict[str, int] = {}
+        paths = [p for p in _walk(root, extensions, mtimes) if sendable(p)]
+        return Listing(tuple(paths), mtimes)
+    paths = [p for p in listed if os.path.splitext(p)[1] in extensions and sendable(p)]
+    watched = {os.path.dirname(p) for p in listed} | {
+        p for p in listed if os.path.basename(p) == ".gitignore"
+    }
+    git = _git_dir(root)
+    watched |= {os.path.relpath(os.path.join(git, n), root) for n in ("index", "info/exclude")}
+    return Listing(tuple(paths), {p: _mtime(os.path.join(root, p)) for p in watched})
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1  # absent: appearing later changes it
 
 
 def sendable(path: str) -> bool:
@@ -92,22 +132,33 @@ def _git_files(root: str) -> list[str] | None:
 
 
 def _in_work_tree(directory: str) -> bool:
+    return _git_dir(directory) != ""
+
+
+def _git_dir(directory: str) -> str:
+    """The nearest ``.git`` at or above ``directory`` ("" if none)."""
     while True:
-        if os.path.exists(os.path.join(directory, ".git")):
-            return True
+        candidate = os.path.join(directory, ".git")
+        if os.path.exists(candidate):
+            return candidate
         parent = os.path.dirname(directory)
         if parent == directory:
-            return False
+            return ""
         directory = parent
 
 
-def _walk(root: str, extensions: frozenset[str]) -> Iterator[str]:
-    """Files under ``root`` with ``extensions`` that no .gitignore on their way ignores."""
+def _walk(root: str, extensions: frozenset[str], mtimes: dict[str, int]) -> Iterator[str]:
+    """Files under ``root`` with ``extensions`` that no .gitignore on their way ignores.
+
+    Records in ``mtimes`` every directory it lists and every .gitignore it reads.
+    """
     stack: list[tuple[str, list[tuple[str, pathspec.PathSpec]]]] = [("", [])]
     while stack:
         relative, ignores = stack.pop()
+        directory = os.path.join(root, relative)
+        mtimes[relative] = _mtime(directory)
         try:
-            with os.scandir(os.path.join(root, relative)) as listing:
+            with os.scandir(directory) as listing:
                 entries = list(listing)  # unsorted: order does not matter, sorting costs 1/3
         except OSError:
             continue
@@ -115,7 +166,9 @@ def _walk(root: str, extensions: frozenset[str]) -> Iterator[str]:
         if "pyvenv.cfg" in names and relative:
             continue  # a virtual environment
         if ".gitignore" in names:
-            ignores = [*ignores, (relative, _gitignore(os.path.join(root, relative, ".gitignore")))]
+            gitignore = os.path.join(relative, ".gitignore")
+            mtimes[gitignore] = _mtime(os.path.join(root, gitignore))
+            ignores = [*ignores, (relative, _gitignore(os.path.join(root, gitignore)))]
         subdirectories = []
         for entry in entries:
             name = entry.name

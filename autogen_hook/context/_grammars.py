@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from tree_sitter import Language, Parser, Query
 
@@ -43,21 +44,51 @@ class Grammar:
         return Parser(self.language)
 
 
-@lru_cache(maxsize=1)
-def grammars() -> Mapping[str, Grammar]:
-    """File extension -> grammar, for every language whose grammar is importable."""
-    by_extension: dict[str, Grammar] = {}
-    for name, module, function, query, extensions in _KNOWN:
-        language = _load(module, function)
-        if language is None:
-            continue
-        grammar = Grammar(name, language, Query(language, _query_text(query)))
-        by_extension.update(dict.fromkeys(extensions, grammar))
-    return by_extension
+def extensions() -> frozenset[str]:
+    """Extensions of every language whose grammar wheel is installed; nothing is compiled."""
+    return frozenset(ext for name, _, _, _, exts in _KNOWN if _module(name) for ext in exts)
 
 
 def grammar_for(path: str) -> Grammar | None:
-    return grammars().get(os.path.splitext(path)[1])
+    """The grammar for ``path``'s language, loaded and compiled on first use."""
+    name = _BY_EXTENSION.get(os.path.splitext(path)[1])
+    return _grammar(name) if name is not None else None
+
+
+def grammars() -> Mapping[str, Grammar]:
+    """File extension -> grammar, for every installed language (loads them all)."""
+    found = {ext: _grammar(_BY_EXTENSION[ext]) for ext in extensions()}
+    return {ext: grammar for ext, grammar in found.items() if grammar is not None}
+
+
+def reset() -> None:
+    """Forget what was found installed and loaded (for tests that change it)."""
+    _module.cache_clear()
+    _grammar.cache_clear()
+
+
+_BY_EXTENSION = {ext: name for name, _, _, _, exts in _KNOWN for ext in exts}
+
+
+@lru_cache(maxsize=None)
+def _module(name: str) -> Any:
+    """The grammar binding of language ``name`` (cheap to import), or None if not installed."""
+    module = next(m for n, m, _, _, _ in _KNOWN if n == name)
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+@lru_cache(maxsize=None)
+def _grammar(name: str) -> Grammar | None:
+    """Loading a language and compiling its tag query costs ~10-20 ms: only for files that need it."""
+    binding = _module(name)
+    if binding is None:
+        return None
+    _, _, function, query, _ = next(k for k in _KNOWN if k[0] == name)
+    language = Language(getattr(binding, function)())
+    return Grammar(name, language, Query(language, _query_text(query)))
 
 
 @lru_cache(maxsize=1)
@@ -67,13 +98,6 @@ def fingerprint() -> str:
     for query in sorted({known[3] for known in _KNOWN}):
         digest.update(_query_text(query).encode())
     return digest.hexdigest()[:16]
-
-
-def _load(module: str, function: str) -> Language | None:
-    try:
-        return Language(getattr(importlib.import_module(module), function)())
-    except ImportError:
-        return None
 
 
 @lru_cache(maxsize=None)

@@ -9,31 +9,37 @@ docstring). Only tokens that name a top-level definition somewhere in the
 project ever matter, so words in strings and comments add little noise.
 
 The cache is one SQLite file (``<store>/.index/tags.sqlite3``): a row per file
-keyed by its relative path and checked against its size and mtime, and a row
-per top-level definition. SQLite lets a request read just what it needs (every
-definition's name and place, the references of the few files the ranking
-visits) instead of loading the whole index. It holds names and line numbers,
-never source text, so no secret can end up in it.
+keyed by its relative path and checked against its size and mtime, a row per
+top-level definition, and the rendered summary of each definition a prompt has
+used (already redacted, so no secret is stored). SQLite lets a request read just
+what it needs (every definition's name and place, the references of the few
+files the ranking visits) instead of loading the whole index. A file's rows go
+when it changes; everything goes when the queries, the renderer or the redaction
+rules change (``version``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import marshal
 import os
 import re
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from tree_sitter import Node, QueryCursor
 
-from ._files import SourceFile, source_files
-from ._grammars import Grammar, fingerprint, grammar_for, grammars
+from ._files import Listing, SourceFile, source_files
+from ._grammars import Grammar, extensions, fingerprint, grammar_for
 
-SCHEMA = 2
+SCHEMA = 3
 _IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,7 +51,12 @@ CREATE TABLE IF NOT EXISTS defs (
     end_line INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS defs_path ON defs (path);
+CREATE TABLE IF NOT EXISTS summaries (
+    path TEXT NOT NULL, name TEXT NOT NULL, line INTEGER NOT NULL, text TEXT
+);
+CREATE INDEX IF NOT EXISTS summaries_path ON summaries (path);
 """
+_RENDERING = ("_summary.py", "_redact.py")  # their code shapes the cached summaries
 
 
 class Definition(NamedTuple):
@@ -100,32 +111,84 @@ def _text(node: Node) -> str:
 
 
 class Index:
-    """An open index of one project; :func:`open_index` gives one that is up to date."""
+    """An open index of one project. Kept open for the life of the process (see _repomap):
+    ``lock`` serialises the threads that use it."""
 
     def __init__(self, db: sqlite3.Connection, root: str) -> None:
         self.db = db
         self.root = root
         self.definers: dict[str, list[Definition]] = {}
-        self.paths: list[str] = []
+        self.paths: tuple[str, ...] = ()
+        self.lock = threading.Lock()
+        self._loaded = False
+        self._listing = self._saved_listing()
+
+    def refresh(self, excluded: Sequence[str]) -> IndexStats:
+        """:meth:`update`, then :meth:`load` if anything changed since the last load."""
+        stats = self.update(excluded)
+        if stats.parsed or stats.removed or not self._loaded:
+            self.load()
+        return stats
 
     def update(self, excluded: Sequence[str]) -> IndexStats:
         """Parse new and changed files and forget removed ones."""
-        listed = source_files(self.root, frozenset(grammars()), tuple(excluded))
+        previous = self._listing
+        listed, self._listing = source_files(self.root, extensions(), tuple(excluded), previous)
+        if self._listing is not previous:
+            self._save_listing()
         known = {p: (s, m) for p, s, m in self.db.execute("SELECT path, size, mtime_ns FROM files")}
         changed = [f for f in listed if known.get(f.path) != (f.size, f.mtime_ns)]
         removed = known.keys() - {f.path for f in listed}
         with self.db:
+            if changed or removed:
+                self.db.execute("DELETE FROM meta WHERE key = 'definitions'")
             self._forget([*removed, *(f.path for f in changed)])
             for file in changed:
                 self._store(file)
-        self.paths = [f.path for f in listed]
+        self.paths = tuple(f.path for f in listed)
         return IndexStats(files=len(listed), parsed=len(changed), removed=len(removed))
 
     def load(self) -> None:
-        """Read every definition into :attr:`definers` (name -> its definitions)."""
-        self.definers = {}
-        for row in self.db.execute("SELECT path, name, kind, line, end_line FROM defs"):
-            self.definers.setdefault(row[1], []).append(Definition(*row))
+        """Read every definition into :attr:`definers` (name -> its definitions).
+
+        The rows are also kept as one marshal blob, valid while the table is
+        unchanged: a new process reads that three times faster than the rows.
+        """
+        rows = self._saved_rows()
+        if rows is None:
+            rows = self.db.execute("SELECT path, name, kind, line, end_line FROM defs").fetchall()
+            with self.db:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('definitions', ?)", (marshal.dumps(rows),)
+                )
+        definers: dict[str, list[Definition]] = {}
+        for row in rows:
+            definers.setdefault(row[1], []).append(Definition._make(row))
+        self.definers = definers
+        self._loaded = True
+
+    def _saved_rows(self) -> list[tuple[str, str, str, int, int]] | None:
+        blob = _meta(self.db, "definitions")
+        try:
+            rows = marshal.loads(blob) if isinstance(blob, bytes) else None
+        except (EOFError, ValueError, TypeError):
+            return None
+        return rows if isinstance(rows, list) else None
+
+    def summary(self, definition: Definition) -> tuple[bool, str | None]:
+        """(found, text) of the rendering cached for ``definition``; text None: not renderable."""
+        row = self.db.execute(
+            "SELECT text FROM summaries WHERE path = ? AND name = ? AND line = ?",
+            (definition.path, definition.name, definition.line),
+        ).fetchone()
+        return (True, row[0]) if row else (False, None)
+
+    def remember(self, definition: Definition, text: str | None) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT INTO summaries VALUES (?, ?, ?, ?)",
+                (definition.path, definition.name, definition.line, text),
+            )
 
     def references(self, path: str) -> dict[str, int]:
         """Names ``path`` refers to, with counts ({} for a file not in the index)."""
@@ -141,10 +204,28 @@ class Index:
                 found[path] = None
         return list(found)
 
+    def _saved_listing(self) -> Listing | None:
+        value = _meta(self.db, "listing")
+        if value is None:
+            return None
+        try:
+            paths, mtimes = json.loads(value)
+            return Listing(tuple(paths), dict(mtimes))
+        except (ValueError, TypeError):
+            return None  # unreadable: the next update lists the tree again
+
+    def _save_listing(self) -> None:
+        assert self._listing is not None
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('listing', ?)",
+                (json.dumps([self._listing.paths, self._listing.mtimes]),),
+            )
+
     def _forget(self, paths: list[str]) -> None:
         rows = [(p,) for p in paths]
-        self.db.executemany("DELETE FROM files WHERE path = ?", rows)
-        self.db.executemany("DELETE FROM defs WHERE path = ?", rows)
+        for table in ("files", "defs", "summaries"):
+            self.db.executemany(f"DELETE FROM {table} WHERE path = ?", rows)
 
     def _store(self, file: SourceFile) -> None:
         grammar = grammar_for(file.path)
@@ -171,20 +252,33 @@ def connect(path: str) -> sqlite3.Connection:
     try:
         db.execute("PRAGMA synchronous = OFF")  # a cache: a crash costs a rebuild, not data
         version = db.execute("PRAGMA user_version").fetchone()[0]
-        stale = version != SCHEMA or _meta(db, "queries") != fingerprint()
+        stale = version != SCHEMA or _meta(db, "version") != _version()
         with db:
             if stale:
-                db.executescript("DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS defs;")
+                db.executescript(
+                    "DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS defs; "
+                    "DROP TABLE IF EXISTS summaries;"
+                )
             db.executescript(_TABLES)
             db.execute(f"PRAGMA user_version = {SCHEMA}")
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('queries', ?)", (fingerprint(),))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (_version(),))
     except BaseException:
         db.close()
         raise
     return db
 
 
-def _meta(db: sqlite3.Connection, key: str) -> str | None:
+@lru_cache(maxsize=1)
+def _version() -> str:
+    """Changes with the tag queries and with the code that renders and redacts summaries."""
+    digest = hashlib.sha256(f"{fingerprint()} marshal {marshal.version}".encode())
+    for name in _RENDERING:
+        with open(os.path.join(os.path.dirname(__file__), name), "rb") as f:
+            digest.update(f.read())
+    return digest.hexdigest()[:16]
+
+
+def _meta(db: sqlite3.Connection, key: str) -> Any:
     with contextlib.suppress(sqlite3.OperationalError):  # no meta table yet
         row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None

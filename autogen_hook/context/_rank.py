@@ -22,6 +22,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ._caller import Imported
 from ._index import Definition, Index
@@ -44,7 +45,7 @@ class Focus:
 
 def rank(index: Index, focus: Focus) -> list[Definition]:
     """The project's definitions ordered by relevance to ``focus`` (at most MAX_RANKED)."""
-    modules = _Modules(index.paths)
+    modules = _modules(index.paths)
     second, sources = _imported_definitions(index, focus, modules)
     first = _call_site_definitions(index, focus, sources)
     seeds = [p for p in (focus.caller, *(d.path for d in (*first, *second))) if p is not None]
@@ -162,6 +163,12 @@ class _Modules:
         wanted = module.split(".")
         candidates = self._by_stem.get(wanted[-1], ())
         return {c[-1] for c in candidates if c[-1 - len(wanted) : -1] == wanted}
+
+
+@lru_cache(maxsize=4)
+def _modules(paths: tuple[str, ...]) -> _Modules:
+    """Built once per state of the project's file list (thousands of paths on a large project)."""
+    return _Modules(paths)
 
 
 def _absolute(module: str, caller: str | None) -> str:

@@ -10,44 +10,77 @@ import contextlib
 import logging
 import os
 import sqlite3
+import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from ._index import Definition, Index, IndexStats, connect
 from ._rank import Focus, rank
 
 log = logging.getLogger("autogen_hook")
+T = TypeVar("T")
 INDEX_DIRECTORY = ".index"
 _DATABASE = "tags.sqlite3"
 
 
 def ranked_definitions(
-    root: str, store_dir: str, focus: Focus
-) -> tuple[list[Definition], IndexStats]:
-    """Bring the index of ``root`` up to date and rank its definitions for ``focus``."""
+    root: str, store_dir: str, focus: Focus, render: Callable[[list[Definition], Index], T]
+) -> tuple[T, IndexStats]:
+    """Bring the index of ``root`` up to date, rank its definitions for ``focus``, and
+    ``render`` them while the index is open (it caches the renderings)."""
     path = os.path.join(store_dir, INDEX_DIRECTORY, _DATABASE)
-    for target in (path, path):
+    for _ in range(2):
         try:
-            return _ranked(target, root, store_dir, focus)
+            return _ranked(_opened(path, root), store_dir, focus, render)
         except (OSError, sqlite3.Error) as exc:
             log.warning("autogen-hook: the context index %s is unusable (%s); rebuilding it", path, exc)
-            for suffix in ("", "-journal", "-wal", "-shm"):
-                with contextlib.suppress(OSError):
-                    os.unlink(path + suffix)
-    return _ranked(":memory:", root, store_dir, focus)  # the store cannot hold an index
+            _discard(path)
+    index = Index(connect(":memory:"), root)  # the store cannot hold an index
+    try:
+        return _ranked(index, store_dir, focus, render)
+    finally:
+        index.db.close()
 
 
 def _ranked(
-    target: str, root: str, store_dir: str, focus: Focus
-) -> tuple[list[Definition], IndexStats]:
-    db = connect(target)
-    try:
-        if target != ":memory:":
-            _ignore_in_git(os.path.dirname(target))
-        index = Index(db, root)
-        stats = index.update(excluded=(store_dir,))
-        index.load()
-        return rank(index, focus), stats
-    finally:
-        db.close()
+    index: Index, store_dir: str, focus: Focus, render: Callable[[list[Definition], Index], T]
+) -> tuple[T, IndexStats]:
+    with index.lock:
+        stats = index.refresh(excluded=(store_dir,))
+        return render(rank(index, focus), index), stats
+
+
+_indexes: dict[str, Index] = {}  # open for the life of the process: loading costs more than a request
+_indexes_lock = threading.Lock()
+
+
+def _opened(path: str, root: str) -> Index:
+    with _indexes_lock:
+        index = _indexes.get(path)
+        if index is None or index.root != root:
+            index = _indexes[path] = Index(connect(path), root)
+            _ignore_in_git(os.path.dirname(path))
+        return index
+
+
+def _discard(path: str) -> None:
+    """Close and delete a broken index, so the next attempt builds a new one."""
+    with _indexes_lock:
+        index = _indexes.pop(path, None)
+    if index is not None:
+        with contextlib.suppress(sqlite3.Error):
+            index.db.close()
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        with contextlib.suppress(OSError):
+            os.unlink(path + suffix)
+
+
+def _forget_after_fork() -> None:
+    """A forked child must not share the parent's SQLite connections."""
+    _indexes.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _ignore_in_git(directory: str) -> None:

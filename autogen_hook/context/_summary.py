@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from ._grammars import grammar_for
-from ._index import Definition, definition_nodes
+from ._index import Definition, Index, definition_nodes
 
 MAX_LINES = 40  # per definition
 _LINE = 120  # characters kept of a field or constant line
@@ -33,19 +33,28 @@ class Snippet:
 
 
 class Summaries:
-    """Renders definitions of the project under ``root``; each one's text passes through ``redact``."""
+    """Renders definitions of the project under ``root``; each one's text passes through ``redact``.
 
-    def __init__(self, root: str, redact: Callable[[str], str]) -> None:
+    Renderings are cached in the index, so a warm request reads no source file.
+    """
+
+    def __init__(self, root: str, redact: Callable[[str], str], index: Index) -> None:
         self.root = root
         self.redact = redact
+        self.index = index
         self._lines: dict[str, list[str] | None] = {}
 
     def snippet(self, definition: Definition) -> Snippet | None:
-        """``definition`` rendered, or None if it is no longer where the index saw it.
+        """``definition`` rendered, or None if it is no longer where the index saw it."""
+        found, text = self.index.summary(definition)
+        if not found:
+            text = self._render(definition)
+            self.index.remember(definition, text)
+        return Snippet(definition.path, definition.name, text) if text is not None else None
 
-        Only the definition's own lines are redacted and parsed: a class in a
-        3,000-line module costs what the class costs.
-        """
+    def _render(self, definition: Definition) -> str | None:
+        """Only the definition's own lines are redacted and parsed: a class in a
+        3,000-line module costs what the class costs."""
         grammar = grammar_for(definition.path)
         lines = self._read(definition.path)
         if grammar is None or lines is None:
@@ -56,7 +65,7 @@ class Summaries:
         if node is None:
             return None
         render = _python if grammar.name == "python" else _generic
-        return Snippet(definition.path, definition.name, _cap(render(node)))
+        return _cap(render(node))
 
     def _read(self, path: str) -> list[str] | None:
         if path not in self._lines:

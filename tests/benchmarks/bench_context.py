@@ -36,7 +36,7 @@ from autogen_hook._request import CallerSite, Request
 from autogen_hook._settings import Settings, resolve
 from autogen_hook.context import collect
 from autogen_hook.context._files import source_files
-from autogen_hook.context._grammars import grammar_for, grammars
+from autogen_hook.context._grammars import extensions, grammar_for
 from autogen_hook.context._index import Index, connect
 
 CALLER = '''"""A report built on Django's auth models."""
@@ -87,7 +87,7 @@ def _django(cache: Path) -> Path:
 
 def _bare(root: Path) -> float:
     """Read and parse every file the index would read; nothing else."""
-    files = source_files(str(root), frozenset(grammars()))
+    files = source_files(str(root), extensions())[0]
     start = time.perf_counter()
     for file in files:
         grammar = grammar_for(file.path)
@@ -145,7 +145,7 @@ def _fresh_interpreter_collect(root: Path, store: Path) -> float:
 
 def _report(root: Path, work: Path, runs: int) -> None:
     database = work / "index" / "tags.sqlite3"
-    files = source_files(str(root), frozenset(grammars()))
+    files = source_files(str(root), extensions())[0]
     megabytes = sum(f.size for f in files) / 1e6
     print(f"project: {root.name}, {len(files)} files, {megabytes:.1f} MB ({sys.version.split()[0]})")
     _bare(root)  # warm the OS page cache for both sides
