@@ -222,6 +222,32 @@ def test_an_edit_is_seen_and_only_the_changed_file_is_parsed_again(shop: Path) -
     assert "paid: bool = False" in message(edited) and "currency" not in message(edited)
 
 
+@pytest.mark.parametrize("git", [False, True], ids=["walked", "git"])
+def test_a_reused_listing_still_sees_added_removed_and_newly_ignored_files(
+    shop: Path, git: bool
+) -> None:
+    if git:
+        subprocess.run(["git", "init", "-q", str(shop)], check=True)
+    settings = settings_for(shop)
+
+    def indexed() -> set[str]:
+        collect(request_for(shop), settings)
+        database = shop / ".autogen" / ".index" / "tags.sqlite3"
+        with sqlite3.connect(database) as db:
+            return {row[0] for row in db.execute("SELECT path FROM files")}
+
+    before = indexed()
+    (shop / "shop" / "coupons.py").write_text("class Coupon:\n    code: str\n")
+    assert indexed() == before | {"shop/coupons.py"}  # a new file in a listed directory
+    (shop / "shop" / "coupons.py").unlink()
+    assert indexed() == before
+    (shop / ".gitignore").write_text(
+        (shop / ".gitignore").read_text() + "\nshop/models.py\n" if (shop / ".gitignore").exists()
+        else "shop/models.py\n"
+    )
+    assert indexed() == before - {"shop/models.py"}  # an edited ignore rule, no directory changed
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
 def test_a_corrupt_index_is_rebuilt_with_a_warning(
     shop: Path, damage: str, caplog: pytest.LogCaptureFixture
