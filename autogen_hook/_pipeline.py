@@ -8,6 +8,7 @@ Everything here is the cold path and may import what it needs.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
 import time
@@ -27,7 +28,7 @@ from ._resilience import ask, provider_chain
 from ._settings import Settings
 from ._store import Store, header, strip_header
 from ._validate import Problem, Spec, defined_names, validate
-from .context import collect
+from .context import Context, collect
 from .providers import Completion, CompletionRequest, Usage
 
 
@@ -142,7 +143,7 @@ class _Generation:
     problems: list[str] = field(default_factory=list)
 
     async def run(self, started: float) -> GenerationResult:
-        context = await self._timed("context", asyncio.to_thread(collect, self.request, self.settings))
+        context = await self._timed("context", _collect(self.request, self.settings))
         messages = build_messages(context, self.settings.namespace)
         conversation = messages
         spec = Spec(
@@ -231,6 +232,24 @@ class _Generation:
             usage=self.usage,
             timings=dict(self.timings),
         )
+
+
+_context_locks: dict[str, asyncio.Lock] = {}
+
+
+async def _collect(request: Request, settings: Settings) -> Context:
+    """Context in a worker thread, one project at a time.
+
+    The project's index is used by one thread at a time anyway; waiting here,
+    on the event loop, keeps concurrent generations from filling the thread pool
+    with threads that only wait for it.
+    """
+    lock = _context_locks.setdefault(settings.project_root, asyncio.Lock())
+    async with lock:
+        return await asyncio.to_thread(collect, request, settings)
+
+
+os.register_at_fork(after_in_child=_context_locks.clear)  # the locks belong to the parent's loop
 
 
 def _not_generated(module: str, missing: tuple[str, ...], path: str) -> NotGeneratedError:
