@@ -177,11 +177,10 @@ def warn_shadowed(namespace: str) -> None:
 
 
 _HERE = os.path.dirname(__file__)
-_SKIPPED = tuple(  # not the caller: importlib, this package, the .pth stand-in, libraries
+_SKIPPED = tuple(  # not the caller: importlib, this package, installed libraries
     dict.fromkeys(
         [
             "<frozen ",
-            "<autogen-hook boot>",
             _HERE + os.sep,
             *(os.path.join(p, "") for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)),
         ]
@@ -198,9 +197,16 @@ def caller_frame() -> Any:
     called the library. None if there is no such frame.
     """
     frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_SKIPPED):
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_SKIPPED) or _is_boot(frame.f_code)
+    ):
         frame = frame.f_back
     return frame
+
+
+def _is_boot(code: Any) -> bool:
+    """The stand-in finder autogen_hook.pth defines with exec (naming it costs ~1 ms at start-up)."""
+    return code.co_name == "find_spec" and code.co_filename == "<string>"
 
 
 def caller_dir() -> str:
