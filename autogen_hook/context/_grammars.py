@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,8 +46,8 @@ class Grammar:
 
 
 def extensions() -> frozenset[str]:
-    """Extensions of every language whose grammar wheel is installed; nothing is compiled."""
-    return frozenset(ext for name, _, _, _, exts in _KNOWN if _module(name) for ext in exts)
+    """Extensions of every language whose grammar wheel is installed; nothing is loaded."""
+    return frozenset(ext for name, _, _, _, exts in _KNOWN if _installed(name) for ext in exts)
 
 
 def grammar_for(path: str) -> Grammar | None:
@@ -63,11 +64,22 @@ def grammars() -> Mapping[str, Grammar]:
 
 def reset() -> None:
     """Forget what was found installed and loaded (for tests that change it)."""
+    _installed.cache_clear()
     _module.cache_clear()
     _grammar.cache_clear()
 
 
 _BY_EXTENSION = {ext: name for name, _, _, _, exts in _KNOWN for ext in exts}
+
+
+@lru_cache(maxsize=None)
+def _installed(name: str) -> bool:
+    """Whether language ``name``'s grammar wheel is there, without loading it (that costs ~7 ms)."""
+    module = next(m for n, m, _, _, _ in _KNOWN if n == name)
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 @lru_cache(maxsize=None)
