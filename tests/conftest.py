@@ -145,6 +145,15 @@ def report(project: Project, script: str = REPORT, **env: str) -> str:
     return ok(project.run(script, env=env)).strip()
 
 
+def import_failure(project: Project, statement: str, **env: str) -> str:
+    """Run ``statement`` in a fresh interpreter; return "<error type> <exc.name>" and the message."""
+    script = (
+        f"try:\n    {statement}\nexcept ImportError as exc:\n"
+        "    print(type(exc).__name__, exc.name)\n    print(exc)\n"
+    )
+    return ok(project.run(script, env=env))
+
+
 def ok(result: subprocess.CompletedProcess[str]) -> str:
     """The script's stdout, failing the test with its stderr if it did not exit 0."""
     assert result.returncode == 0, f"exit {result.returncode}\n--- stderr ---\n{result.stderr}"

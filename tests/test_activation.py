@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import Project, clean_env, ok
+from conftest import Project, import_failure, ok
 from fakellm import Code, FakeLLM
 
 GOOD = 'def f() -> int:\n    """One."""\n    return 1\n'
@@ -146,18 +146,7 @@ def test_install_warns_when_the_namespace_is_taken(project: Project) -> None:
 def test_offline_mode_names_the_module_and_how_to_generate_it(
     project: Project, llm: FakeLLM
 ) -> None:
-    out = ok(
-        project.run(
-            """
-            try:
-                from autogen.t import f
-            except ModuleNotFoundError as exc:
-                print(type(exc).__name__, exc.name)
-                print(exc)
-            """,
-            env={"AUTOGEN_HOOK_OFFLINE": "1"},
-        )
-    )
+    out = import_failure(project, "from autogen.t import f", AUTOGEN_HOOK_OFFLINE="1")
     assert out.startswith("NotGeneratedError autogen.t")
     assert "no stored source for f" in out and "AUTOGEN_HOOK_OFFLINE=0" in out
     assert str(project.store / "t.py") in out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Project, ok
+from conftest import Project, import_failure, ok
 from fakellm import Code, FakeLLM, prompt_of
 
 TEXTUTILS = '''
@@ -171,17 +171,7 @@ def test_star_import_generates_nothing(project: Project, llm: FakeLLM) -> None:
 
 
 def test_private_names_are_refused_with_a_reason(project: Project, llm: FakeLLM) -> None:
-    out = ok(
-        project.run(
-            """
-            try:
-                from autogen.t import _helper
-            except ImportError as exc:
-                print(type(exc).__name__, exc.name)
-                print(exc)
-            """
-        )
-    )
+    out = import_failure(project, "from autogen.t import _helper")
     assert out.startswith("InvalidNameError autogen.t")
     assert "names starting with an underscore are never generated" in out
     assert llm.chat_requests() == []

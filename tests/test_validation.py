@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import Project, ok
+from conftest import Project, import_failure, ok
 from fakellm import Code, FakeLLM, Text, prompt_of
 
 from autogen_hook._validate import Problem, Spec, validate
@@ -100,17 +100,7 @@ def test_every_attempt_failing_raises_with_each_problem_and_stores_nothing(
     project: Project, llm: FakeLLM
 ) -> None:
     llm.openai.push(Text("I cannot help with that."), Code("def g():\n    pass"), Code("def f(:"))
-    out = ok(
-        project.run(
-            """
-            try:
-                from autogen.t import f
-            except ImportError as exc:
-                print(type(exc).__name__, exc.name)
-                print(exc)
-            """
-        )
-    )
+    out = import_failure(project, "from autogen.t import f")
     assert out.startswith("ValidationFailedError autogen.t")
     assert "all 3 attempts failed" in out
     assert "attempt 1:" in out and "attempt 2: these requested names are not defined" in out
