@@ -30,6 +30,8 @@ from ._store import Store, header, strip_header
 from ._validate import Problem, Spec, defined_names, validate
 from .context import Context, collect
 from .providers import Completion, CompletionRequest, Usage
+from .providers import _anthropic, _codegen, _openai  # noqa: F401 - imported here, in the
+# calling thread: importing httpx and pydantic on the event loop would stall it for ~0.2 s
 
 
 T = TypeVar("T")
