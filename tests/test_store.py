@@ -167,3 +167,21 @@ def test_repl_without_a_file_uses_the_current_directory(project: Project, llm: F
     )
     assert ok(result).strip() == "3.0"
     assert (project.store / "money.py").exists()
+
+
+def test_ctrl_c_during_generation_stores_nothing_and_frees_the_lock(
+    project: Project, llm: FakeLLM
+) -> None:
+    import signal
+    import time
+
+    llm.openai.push(Slow(30, Code(FAILING)), Code(FAILING))
+    project.write("slow.py", "from autogen.money import parse_price\nprint(parse_price('5'))\n")
+    interrupted = project.popen("slow.py")
+    while not llm.chat_requests():  # the request is on its way: the generation holds the lock
+        time.sleep(0.05)
+    interrupted.send_signal(signal.SIGINT)
+    _, stderr = interrupted.communicate(timeout=20)
+    assert "KeyboardInterrupt" in stderr
+    assert not (project.store / "money.py").exists()
+    assert ok(project.run_file("slow.py", timeout=30)).strip() == "5.0"  # the lock was released
