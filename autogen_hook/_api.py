@@ -13,11 +13,11 @@ from typing import Any
 
 from . import _runtime
 from ._errors import SettingsError
-from ._finder import FINDER, caller_dir
+from ._finder import FINDER, caller_dir, generatable
 from ._pipeline import ensure
 from ._request import Request
 from ._result import GenerationResult
-from ._settings import Settings, project_root_of, resolve
+from ._settings import Settings, _as_provider, project_root_of, resolve
 
 
 def generate(
@@ -70,12 +70,10 @@ def _prepare(
             module=module,
         )
     names = (names,) if isinstance(names, str) else tuple(names)
-    bad = [n for n in names if not n.isidentifier() or n.startswith("_")]
+    bad = [n for n in names if not generatable(n)]
     if bad:
         raise SettingsError(f"names: expected public identifiers, got {bad!r}", module=module)
-    chain = None
-    if provider is not None:
-        chain = tuple(n.strip() for n in (provider.split(",") if isinstance(provider, str) else provider))
+    chain = None if provider is None else _as_provider(provider, "generate(provider=...)")
     request = Request(
         module=module,
         names=tuple(names),

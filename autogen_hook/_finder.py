@@ -43,7 +43,7 @@ class _RootLoader:
 
         def __getattr__(attribute: str) -> object:
             """``import autogen; autogen.textutils`` imports the submodule."""
-            if not _generatable(attribute):
+            if not generatable(attribute):
                 raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
             import importlib
 
@@ -66,15 +66,20 @@ class StoredLoader(_external.SourceFileLoader):
             module.__getattr__ = _missing_name_hook(module.__name__)  # type: ignore[method-assign]
 
 
-def _generatable(name: str) -> bool:
+def generatable(name: str) -> bool:
     """Only public identifiers are generated; tools probe dunders and privates."""
     return name.isidentifier() and not name.startswith("_")
+
+
+def stored_file(store_dir: str, module_name: str) -> str:
+    """``autogen.a.b`` lives at ``<store>/a/b.py`` (the store's layout, in one place)."""
+    return os.path.join(store_dir, *module_name.split(".")[1:]) + ".py"
 
 
 def _missing_name_hook(module_name: str) -> Any:
     def __getattr__(name: str) -> object:
         """Generate ``name`` on first use (see autogen_hook._pipeline)."""
-        if not _generatable(name):
+        if not generatable(name):
             _refuse_if_imported(module_name, name)
             raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
         from ._pipeline import provide
@@ -125,11 +130,6 @@ class HookFinder:
         top = module_name.partition(".")[0]
         return _settings.resolve(self.roots[top], self.overrides)
 
-    def store_path(self, module_name: str) -> str:
-        """``autogen.a.b`` lives at ``<store>/a/b.py``."""
-        parts = module_name.split(".")[1:]
-        return os.path.join(self.settings_for(module_name).store_dir, *parts) + ".py"
-
     def _submodule_spec(self, name: str, top: str) -> Any:
         root = sys.modules.get(top)
         if root is None or getattr(root.__spec__, "loader", None) is not _RootLoader:
@@ -145,7 +145,7 @@ class HookFinder:
                 "Python identifier (letters, digits, underscores), so that it can be imported.",
                 module=name,
             )
-        path = self.store_path(name)
+        path = stored_file(self.settings_for(name).store_dir, name)
         spec = _bootstrap.ModuleSpec(
             name, StoredLoader(name, path), origin=path, is_package=True
         )
@@ -205,7 +205,8 @@ def caller_frame() -> Any:
 
 
 def _is_boot(code: Any) -> bool:
-    """The stand-in finder autogen_hook.pth defines with exec (naming it costs ~1 ms at start-up)."""
+    """The stand-in finder autogen_hook.pth defines with exec (compiling it under a filename of
+    its own would add a quarter to the instructions of an interpreter's start-up)."""
     return code.co_name == "find_spec" and code.co_filename == "<string>"
 
 
@@ -213,8 +214,6 @@ def caller_dir() -> str:
     """Directory of the importing file; the cwd in a REPL or for ``python -c``."""
     frame = caller_frame()
     filename = frame.f_code.co_filename if frame is not None else ""
-    if filename and not filename.startswith("<") and os.path.isabs(filename):
-        return os.path.dirname(filename)
     if filename and not filename.startswith("<"):
         return os.path.dirname(os.path.abspath(filename))
     return os.getcwd()

@@ -1,7 +1,8 @@
 """Generation: request -> context -> prompt -> provider -> validate (retry) -> store.
 
 ``provide`` is the synchronous entry from a namespace module's ``__getattr__``;
-``generate`` is the coroutine that does the work, on the background loop.
+``ensure`` is the coroutine that does the work, on the background loop (generate()
+and agenerate() call it too).
 Everything here is the cold path and may import what it needs.
 """
 
@@ -20,7 +21,7 @@ from typing import TypeVar
 
 from . import _progress, _runtime, providers
 from ._errors import AutogenHookError, GenerationCycleError, NotGeneratedError, ValidationFailedError
-from ._finder import FINDER, StoredLoader, caller_frame
+from ._finder import FINDER, StoredLoader, caller_frame, generatable
 from ._prompt import build_messages, digest, retry_messages
 from ._result import GenerationResult
 from ._request import Request, caller_site, names_from_statement
@@ -43,7 +44,7 @@ def provide(module_name: str, name: str) -> object:
     module = sys.modules[module_name]
     frame = caller_frame()
     statement = names_from_statement(frame, module_name) if frame is not None else ()
-    names = tuple(dict.fromkeys(n for n in (*statement, name) if n.isidentifier() and not n.startswith("_")))
+    names = tuple(dict.fromkeys(n for n in (*statement, name) if generatable(n)))
     settings = FINDER.settings_for(module_name)
     request = Request(
         module=module_name,
@@ -84,16 +85,15 @@ class _cycle_guard:
 
 
 def _exec_stored(module: ModuleType, path: str) -> None:
-    """Run the stored file in the existing module object, as the loader would."""
+    """Run the stored file in the existing module object, with the loader imports use."""
     import importlib.util
 
-    code = StoredLoader(module.__name__, path).get_code(module.__name__)
     module.__file__ = path
     module.__cached__ = importlib.util.cache_from_source(path)  # type: ignore[attr-defined]
     if module.__spec__ is not None:
         module.__spec__.origin = path
         module.__spec__.has_location = True
-    exec(code, module.__dict__)
+    StoredLoader(module.__name__, path).exec_module(module)
 
 
 async def ensure(

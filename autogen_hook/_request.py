@@ -41,19 +41,24 @@ def names_from_statement(frame: FrameType, module: str) -> tuple[str, ...]:
     The frame is stopped on its IMPORT_NAME instruction while Python fetches
     the names; the fromlist is the constant loaded just before it.
     """
+    instruction, previous = _current(frame)
+    if instruction is None or instruction.opname != "IMPORT_NAME" or len(previous) < 2:
+        return ()
+    level, fromlist = previous[-2].argval, previous[-1].argval
+    if _absolute(instruction.argval, level, frame) != module or not isinstance(fromlist, tuple):
+        return ()
+    return tuple(n for n in fromlist if n != "*")
+
+
+def _current(frame: FrameType) -> tuple[dis.Instruction | None, list[dis.Instruction]]:
+    """The instruction ``frame`` is executing, and the two before it (EXTENDED_ARG aside)."""
     previous: list[dis.Instruction] = []
     for instruction in dis.get_instructions(frame.f_code):
         if instruction.offset == frame.f_lasti:
-            if instruction.opname != "IMPORT_NAME" or len(previous) < 2:
-                return ()
-            level, fromlist = previous[-2].argval, previous[-1].argval
-            target = _absolute(instruction.argval, level, frame)
-            if target != module or not isinstance(fromlist, tuple):
-                return ()
-            return tuple(n for n in fromlist if n != "*")
+            return instruction, previous
         if instruction.opname != "EXTENDED_ARG":
             previous = [*previous[-1:], instruction]
-    return ()
+    return None, previous
 
 
 def _absolute(name: str, level: object, frame: FrameType) -> str:
@@ -82,11 +87,8 @@ def caller_site(frame: FrameType | None) -> CallerSite | None:
 
 def _statement_lines(frame: FrameType) -> tuple[int, int]:
     """First and last line of the statement being executed (Python 3.11+ knows both)."""
-    lineno = frame.f_lineno
-    for instruction in dis.get_instructions(frame.f_code):
-        if instruction.offset == frame.f_lasti:
-            positions = getattr(instruction, "positions", None)
-            if positions is not None and positions.lineno and positions.end_lineno:
-                return positions.lineno, positions.end_lineno
-            break
-    return lineno, lineno
+    instruction, _ = _current(frame)
+    positions = getattr(instruction, "positions", None)
+    if positions is not None and positions.lineno and positions.end_lineno:
+        return positions.lineno, positions.end_lineno
+    return frame.f_lineno, frame.f_lineno

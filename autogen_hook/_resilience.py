@@ -44,10 +44,7 @@ _log = logging.getLogger("autogen_hook")
 def provider_chain(module: str, settings: Settings) -> tuple[str, ...]:
     """Providers to ask for ``module``: the most specific matching route, else ``provider``."""
     matches = [p for p in settings.routes if fnmatch.fnmatchcase(module, p)]
-    if not matches:
-        return settings.provider
-    route = settings.routes[max(matches, key=len)]
-    return tuple(n.strip() for n in route.split(",") if n.strip()) or settings.provider
+    return settings.routes[max(matches, key=len)] if matches else settings.provider
 
 
 async def ask(

@@ -103,6 +103,15 @@ def _as_provider(value: object, where: str) -> tuple[str, ...]:
     return names
 
 
+def _as_routes(value: object, where: str) -> dict[str, tuple[str, ...]]:
+    """Module glob -> provider chain (a name, a comma-separated string or a list)."""
+    if not isinstance(value, dict):
+        _fail(where, "a table of module globs and providers (pyproject.toml or install())", value)
+    return {  # type: ignore[union-attr]
+        str(glob): _as_provider(chain, f"{where} {glob!r}") for glob, chain in value.items()
+    }
+
+
 def _as_path(value: object, where: str) -> str | None:
     if value is None or value == "":
         return None
@@ -131,7 +140,7 @@ FIELDS: dict[str, tuple[Callable[[object, str], Any], Any]] = {
     "rate_limit": (_as_float(0), 0.0),
     "breaker_threshold": (_as_int(1), 5),
     "breaker_cooldown": (_as_float(0), 30.0),
-    "routes": (_as_table, {}),
+    "routes": (_as_routes, {}),
     "agent_timeout": (_as_float(1), 900.0),
     "max_tokens": (_as_int(1), 8192),
 }
@@ -162,7 +171,7 @@ class Settings:
     rate_limit: float
     breaker_threshold: int
     breaker_cooldown: float
-    routes: dict[str, str]
+    routes: dict[str, tuple[str, ...]]
     agent_timeout: float
     max_tokens: int
 

@@ -30,6 +30,7 @@ from typing import Any
 import diskcache  # imported here: writes run in worker threads, where a first import could race
 
 from ._errors import StoreError
+from ._finder import stored_file
 
 HEADER_PREFIX = "# autogen-hook:"
 _GITIGNORE = (
@@ -85,8 +86,7 @@ class Store:
         self.directory = directory
 
     def path(self, module: str) -> str:
-        """``autogen.a.b`` is stored at ``<directory>/a/b.py``."""
-        return os.path.join(self.directory, *module.split(".")[1:]) + ".py"
+        return stored_file(self.directory, module)
 
     def read(self, module: str) -> str | None:
         try:

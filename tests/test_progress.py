@@ -57,3 +57,25 @@ def test_nothing_is_printed_when_stderr_is_not_a_terminal(project: Project, llm:
     llm.openai.push(Slow(0.3, Code(GOOD)))
     result = project.run(SCRIPT, env={"TERM": "xterm"})
     assert result.returncode == 0 and result.stderr == ""
+
+
+def test_concurrent_generations_share_one_line() -> None:
+    import asyncio
+    import io
+
+    from autogen_hook._progress import StatusLine
+    from autogen_hook.providers import Progress
+
+    async def draw() -> str:
+        line = StatusLine(io.StringIO())
+        jobs = [line.start(f"autogen.m{i}").using("openai") for i in range(4)]
+        jobs[0](Progress(tokens=10))
+        jobs[1](Progress(tokens=5))
+        shown = line.render(jobs[0].started + 2.0)
+        for job in jobs:
+            job.finish()
+        return shown
+
+    assert asyncio.run(draw()) == (
+        "autogen-hook: generating 4 modules (autogen.m0, autogen.m1, autogen.m2, …) · 2.0s · 15 tokens"
+    )

@@ -123,3 +123,17 @@ def test_bad_setting_surfaces_on_import_as_import_error(project: Project) -> Non
         )
     )
     assert out.startswith("SettingsError AUTOGEN_HOOK_MAX_ATTEMPTS")
+
+
+def test_routes_are_parsed_into_provider_chains_and_checked(tmp_path: Path) -> None:
+    write_pyproject(
+        tmp_path,
+        '[tool.autogen-hook.routes]\n"autogen.reports.*" = "codegen, openai"\n"autogen.ui.*" = ["anthropic"]',
+    )
+    assert resolve(str(tmp_path)).routes == {
+        "autogen.reports.*": ("codegen", "openai"),
+        "autogen.ui.*": ("anthropic",),
+    }
+    write_pyproject(tmp_path, '[tool.autogen-hook.routes]\n"autogen.x.*" = ""')
+    with pytest.raises(SettingsError, match=r"routes in \[tool.autogen-hook\] of .* 'autogen.x.\*'"):
+        resolve(str(tmp_path))
