@@ -118,7 +118,8 @@ class Project:
 def clean_env() -> dict[str, str]:
     """The test runner's environment without any provider or autogen-hook variable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_PROVIDER_VARIABLES)}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    for name in ("PYTHONDONTWRITEBYTECODE", "CI"):  # CI would silence the status line
+        env.pop(name, None)
     env["AUTOGEN_HOOK_RETRIES"] = "0"  # tests that want retries say so
     return env
 
