@@ -28,6 +28,23 @@ def test_pth_activates_the_hook_without_importing_anything(project: Project) -> 
     assert out.split("\n")[:2] == ["AutogenHookBootFinder False", "['HookFinder']"]
 
 
+def test_misses_while_site_runs_do_not_load_the_package(project: Project) -> None:
+    """Debian's sitecustomize probes for a missing apport_python_hook on every start."""
+    project.write("startup/sitecustomize.py", """
+        try:
+            import apport_python_hook
+        except ImportError:
+            pass
+    """)
+    out = ok(
+        project.run(
+            'import sys\nprint("sitecustomize" in sys.modules, "autogen_hook" in sys.modules)\n',
+            env={"PYTHONPATH": str(project.root / "startup")},
+        )
+    )
+    assert out.split() == ["True", "False"]
+
+
 def test_disable_switches_the_startup_hook_off(project: Project, llm: FakeLLM) -> None:
     out = ok(
         project.run(
