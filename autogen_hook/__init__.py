@@ -9,6 +9,26 @@ from __future__ import annotations
 
 from ._finder import Installation, describe, install, install_finder, uninstall
 
+TYPE_CHECKING = False  # typing itself is not imported: this module loads at interpreter start
+if TYPE_CHECKING:  # what type checkers see of the lazy names below
+    from ._api import agenerate, generate
+    from ._errors import (
+        AuthenticationError,
+        AutogenHookError,
+        GenerationCycleError,
+        InvalidNameError,
+        MissingCredentialsError,
+        NotGeneratedError,
+        ProviderError,
+        ProviderHTTPError,
+        ProviderResponseError,
+        ProviderUnavailableError,
+        SettingsError,
+        StoreError,
+        ValidationFailedError,
+    )
+    from ._result import GenerationResult
+
 __version__ = "0.1.0"
 
 __all__ = [

@@ -26,7 +26,7 @@ from . import _settings
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from types import ModuleType, TracebackType
+    from types import CodeType, FrameType, ModuleType, TracebackType
     from typing import Any
 
 
@@ -123,7 +123,8 @@ class HookFinder:
         if _settings.namespace_of(project, self.overrides) != name:
             return None
         self.roots[name] = project
-        return _bootstrap.ModuleSpec(name, _RootLoader, is_package=True)
+        # a loader by protocol: subclassing importlib.abc.Loader would import importlib.abc here
+        return _bootstrap.ModuleSpec(name, _RootLoader, is_package=True)  # type: ignore[arg-type]
 
     def settings_for(self, module_name: str) -> _settings.Settings:
         """Validated settings for the project whose namespace holds ``module_name``."""
@@ -196,7 +197,7 @@ def caller_frame() -> Any:
     library code (mock.patch, an asyncio task) is attributed to the code that
     called the library. None if there is no such frame.
     """
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and (
         frame.f_code.co_filename.startswith(_SKIPPED) or _is_boot(frame.f_code)
     ):
@@ -204,7 +205,7 @@ def caller_frame() -> Any:
     return frame
 
 
-def _is_boot(code: Any) -> bool:
+def _is_boot(code: CodeType) -> bool:
     """The stand-in finder autogen_hook.pth defines with exec (compiling it under a filename of
     its own would add a quarter to the instructions of an interpreter's start-up)."""
     return code.co_name == "find_spec" and code.co_filename == "<string>"

@@ -100,7 +100,7 @@ class StatusLine:
             tokens = sum(j.tokens for j in self.jobs)
             return f"autogen-hook: generating {len(self.jobs)} modules ({names}) · {elapsed} · {tokens} tokens"
         job = self.jobs[0]
-        agent = [job.status] * bool(job.status) + [job.url] * bool(job.url)
+        agent = [text for text in (job.status, job.url) if text]
         detail = agent or [f"{job.tokens} tokens"]
         return " · ".join([f"autogen-hook: generating {job.module}", job.provider or "…", elapsed, *detail])
 

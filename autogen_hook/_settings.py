@@ -16,7 +16,7 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from typing import Any
+    from typing import Any, NoReturn
 
 ENV_PREFIX = "AUTOGEN_HOOK_"
 PYPROJECT_TABLE = "[tool.autogen-hook]"
@@ -26,7 +26,7 @@ _FALSE = ("0", "false", "no", "off", "")
 _ROOT_MARKERS = ("pyproject.toml", ".git")
 
 
-def _fail(where: str, expected: str, value: object) -> None:
+def _fail(where: str, expected: str, value: object) -> NoReturn:
     from ._errors import SettingsError
 
     raise SettingsError(f"{where}: expected {expected}, got {value!r}")
@@ -42,12 +42,11 @@ def _as_bool(value: object, where: str) -> bool:
         if text in _FALSE:
             return False
     _fail(where, "true or false (1/0, yes/no, on/off)", value)
-    raise AssertionError  # unreachable: _fail raises
 
 
 def _as_number(value: object, where: str, kind: type, minimum: float) -> Any:
     try:
-        number = kind(value.strip() if isinstance(value, str) else value)  # type: ignore[operator]
+        number = kind(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError):
         number = None
     if isinstance(value, bool) or number is None or number < minimum:
@@ -69,13 +68,13 @@ def _as_optional_str(value: object, where: str) -> str | None:
         return None
     if not isinstance(value, str):
         _fail(where, "a string", value)
-    return value.strip() or None  # type: ignore[union-attr]
+    return value.strip() or None
 
 
 def _as_identifier(value: object, where: str) -> str:
     if not isinstance(value, str) or not value.strip().isidentifier():
         _fail(where, "a Python identifier such as 'autogen'", value)
-    return value.strip()  # type: ignore[union-attr]
+    return value.strip()
 
 
 def _as_names(value: object, where: str) -> tuple[str, ...]:
@@ -83,7 +82,7 @@ def _as_names(value: object, where: str) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
         _fail(where, "a list of names or a comma-separated string", value)
-    return tuple(i.strip() for i in items if i.strip())  # type: ignore[union-attr]
+    return tuple(i.strip() for i in items if i.strip())
 
 
 def _as_table(value: object, where: str) -> dict[str, str]:
@@ -93,7 +92,7 @@ def _as_table(value: object, where: str) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
         _fail(where, "a table of strings", value)
-    return dict(value)  # type: ignore[arg-type]
+    return dict(value)
 
 
 def _as_provider(value: object, where: str) -> tuple[str, ...]:
@@ -107,7 +106,7 @@ def _as_routes(value: object, where: str) -> dict[str, tuple[str, ...]]:
     """Module glob -> provider chain (a name, a comma-separated string or a list)."""
     if not isinstance(value, dict):
         _fail(where, "a table of module globs and providers (pyproject.toml or install())", value)
-    return {  # type: ignore[union-attr]
+    return {
         str(glob): _as_provider(chain, f"{where} {glob!r}") for glob, chain in value.items()
     }
 
@@ -117,7 +116,7 @@ def _as_path(value: object, where: str) -> str | None:
         return None
     if not isinstance(value, (str, os.PathLike)):
         _fail(where, "a directory path", value)
-    return os.fspath(value)  # type: ignore[arg-type]
+    return os.fspath(value)
 
 
 # name -> (parser, default, what it does). README's settings table mirrors this.

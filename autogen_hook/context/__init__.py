@@ -144,12 +144,13 @@ def _fit_caller(context: Context, budget: int) -> Context:
     lines = context.session
     kept = fit(len(lines), lambda k: replace(context, session=lines[len(lines) - k :]).tokens, budget)
     context = replace(context, session=lines[len(lines) - kept :])
-    if context.tokens <= budget or context.caller is None:
+    caller = context.caller
+    if context.tokens <= budget or caller is None:
         return context
-    bare = replace(context, caller=replace(context.caller, docstring=None, imports=()))
+    bare = replace(caller, docstring=None, imports=())
     uses = context.uses
-    kept = fit(len(uses), lambda k: replace(bare, caller=replace(bare.caller, uses=uses[:k])).tokens, budget)
-    return replace(bare, caller=replace(bare.caller, uses=uses[:kept]))
+    kept = fit(len(uses), lambda k: replace(context, caller=replace(bare, uses=uses[:k])).tokens, budget)
+    return replace(context, caller=replace(bare, uses=uses[:kept]))
 
 
 def _repo_map(context: Context, settings: Settings) -> tuple[tuple[Snippet, ...], IndexStats]:

@@ -33,7 +33,7 @@ def _is_notebook_or_ipython(filename: str) -> bool:
 
 def _ipython_cells() -> list[str] | None:
     ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
+    shell = ipython.get_ipython() if ipython is not None else None
     cells = getattr(shell, "user_ns", {}).get("In") if shell is not None else None
     return [c for c in cells if c] if isinstance(cells, list) else None
 

@@ -15,6 +15,7 @@ literal, a false negative leaks a credential.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from re import Match
 
 PLACEHOLDER = "[REDACTED {kind}]"
@@ -66,7 +67,7 @@ def redact(text: str, *, assignments: bool = True) -> str:
     for kind, literals, pattern in _FORMATS:
         if any(literal in text for literal in literals):
             group = "secret" if "secret" in pattern.groupindex else 0
-            text = pattern.sub(lambda m, k=kind, g=group: _replace(m, k, m.span(g)), text)
+            text = pattern.sub(_replacer(kind, group), text)
     return _redact_assignments(text) if assignments else text
 
 
@@ -96,6 +97,11 @@ def _assigned(match: Match[str]) -> str:
     if _PLACEHOLDERS.match(value):
         return match.group(0)
     return _replace(match, "secret", match.span(group))
+
+
+def _replacer(kind: str, group: int | str) -> Callable[[Match[str]], str]:
+    """A ``re.sub`` callback that hides ``group`` of each match as a ``kind`` secret."""
+    return lambda match: _replace(match, kind, match.span(group))
 
 
 def _replace(match: Match[str], kind: str, span: tuple[int, int]) -> str:
