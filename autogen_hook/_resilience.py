@@ -80,12 +80,15 @@ async def _ask_one(
 ) -> Completion:
     provider = providers.get(name)
     breaker = _breakers.setdefault(name, _Breaker())
-    breaker.admit(name, settings.breaker_cooldown)
+    breaker.admit(name, settings.breaker_cooldown, request.module)
     try:
         async with _gate.hold(settings.concurrency):
             completion = await _with_retries(provider, request, settings, progress)
     except ProviderError as exc:
         breaker.record(success=False, outage=_is_outage(exc), threshold=settings.breaker_threshold)
+        raise
+    except BaseException:  # cancelled (Ctrl-C, a timeout around agenerate): no verdict
+        breaker.trial_running = False
         raise
     breaker.record(success=True, outage=False, threshold=settings.breaker_threshold)
     return completion
@@ -108,13 +111,32 @@ async def _with_retries(
         async for attempt in retrying:
             with attempt:
                 await limiter.wait(settings.rate_limit)
-                return await provider.complete(request, progress)
+                return await _complete(provider, request, progress)
     except ProviderError as exc:
         if exc.transient and settings.retries:
             exc.msg = f"{exc.msg} (gave up after {settings.retries + 1} tries)"
         exc.name = request.module
         raise
     raise AssertionError("unreachable: tenacity either returns or raises")
+
+
+async def _complete(
+    provider: providers.Provider, request: CompletionRequest, progress: ProgressCallback | None
+) -> Completion:
+    """``provider.complete``, with any exception it should not raise turned into a ProviderError
+    (a third-party provider's bug must still be an ImportError, and counts as an outage)."""
+    try:
+        return await provider.complete(request, progress)
+    except ProviderError:
+        raise
+    except Exception as exc:
+        _log.debug("autogen-hook: provider %s raised", provider.name, exc_info=True)
+        raise ProviderUnavailableError(
+            f"the {provider.name} provider failed unexpectedly ({type(exc).__name__}: {exc}). "
+            "This is a bug in that provider; report it to its authors, or choose another "
+            "provider (or list a fallback) in the provider setting.",
+            provider=provider.name,
+        ) from exc
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -141,16 +163,22 @@ class _Breaker:
     opened_at: float | None = None
     trial_running: bool = False
 
-    def admit(self, name: str, cooldown: float) -> None:
+    def admit(self, name: str, cooldown: float, module: str) -> None:
         if self.opened_at is None:
             return
         remaining = self.opened_at + cooldown - time.monotonic()
         if remaining > 0 or self.trial_running:
+            when = (
+                f"not asked again for {remaining:.0f} s (breaker-cooldown)"
+                if remaining > 0
+                else "one trial call is under way; the others fail fast until it succeeds"
+            )
             raise ProviderUnavailableError(
                 f"{name} failed {self.failures} times in a row, so its circuit is open: it is "
-                f"not asked again for {max(remaining, 0):.0f} s (breaker-cooldown). Check the "
-                "provider, or list a fallback in the provider setting (e.g. openai,anthropic).",
+                f"{when}. Check the provider, or list a fallback in the provider setting "
+                "(e.g. openai,anthropic).",
                 provider=name,
+                module=module,
             )
         self.trial_running = True  # half-open: this call is the one trial
 

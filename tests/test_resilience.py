@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Project, ok
-from fakellm import Code, FakeLLM, Recorded, Status
+from fakellm import Code, FakeLLM, Recorded, Slow, Status
 
 from autogen_hook import _resilience
 
@@ -36,6 +36,8 @@ class SecondProvider:
         self.client = httpx.AsyncClient()
 
     async def complete(self, request, progress=None):
+        if os.environ.get("SECOND_BUG"):
+            raise RuntimeError("a bug in the plugin")
         body = {"model": request.model or "second-model",
                 "messages": [{"role": m.role, "content": m.content} for m in request.messages]}
         try:
@@ -135,6 +137,22 @@ def test_configuration_errors_do_not_fall_back(project: Project, llm: FakeLLM, p
     assert [by_provider(r) for r in llm.chat_requests()] == ["openai"]
 
 
+def test_a_provider_that_raises_anything_else_is_an_outage(
+    project: Project, llm: FakeLLM, plugin: None
+) -> None:
+    llm.openai.push(Code(GOOD))
+    script = (
+        "try:\n    from autogen.t import f\n    print(f())\n"
+        "except ImportError as e:\n    print(type(e).__name__, e.name, e)\n"
+    )
+    alone = ok(project.run(script, env={"AUTOGEN_HOOK_PROVIDER": "second", "SECOND_BUG": "1"}))
+    assert alone.startswith("ProviderUnavailableError autogen.t the second provider failed unexpectedly")
+    assert "(RuntimeError: a bug in the plugin)" in alone
+    fallback = project.run(script, env={"AUTOGEN_HOOK_PROVIDER": "second,openai", "SECOND_BUG": "1"})
+    assert ok(fallback).strip() == "1"
+    assert stored_provider(project, "autogen.t") == "openai"
+
+
 def test_routes_send_matching_modules_to_their_provider(
     project: Project, llm: FakeLLM, plugin: None
 ) -> None:
@@ -189,6 +207,37 @@ def test_circuit_opens_fails_fast_then_lets_a_trial_through(project: Project, ll
         "openai",
     ]
     assert len(llm.chat_requests()) == 4  # the open circuit sent nothing
+
+
+def test_a_cancelled_trial_does_not_keep_the_circuit_open(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Status(503, "down"), Slow(2.0, Code(GOOD)), Code(GOOD))
+    out = ok(
+        project.run(
+            """
+            import asyncio, time
+            import autogen_hook
+
+            for module in ("autogen.a", "autogen.b"):
+                try:
+                    autogen_hook.generate(module, ["f"])
+                except ImportError as exc:
+                    print(type(exc).__name__, exc.name)
+            time.sleep(0.4)
+            try:  # the half-open trial, given up by the caller
+                asyncio.run(asyncio.wait_for(autogen_hook.agenerate("autogen.c", ["f"]), 0.3))
+            except asyncio.TimeoutError:
+                print("gave up")
+            print(autogen_hook.generate("autogen.d", ["f"]).provider)
+            """,
+            env={"AUTOGEN_HOOK_BREAKER_THRESHOLD": "1", "AUTOGEN_HOOK_BREAKER_COOLDOWN": "0.3"},
+        )
+    )
+    assert out.split("\n")[:4] == [
+        "ProviderHTTPError autogen.a",
+        "ProviderUnavailableError autogen.b",  # the open circuit names the module too
+        "gave up",
+        "openai",
+    ]
 
 
 def test_open_circuit_hands_over_to_the_next_provider(
