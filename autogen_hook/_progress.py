@@ -1,14 +1,18 @@
 """The live status line on stderr while modules are generated.
 
 One line, rewritten in place: module, provider, elapsed time, tokens received
-(for agents: run status and URL). Shown only on an interactive terminal, never
+(for agents: run status). Shown only on an interactive terminal, never
 in CI (``CI`` set), with ``TERM=dumb``, or when the ``progress`` setting is off.
-Everything here runs on the background event loop.
+An agent run's page is also printed once on a line of its own, since the
+status line may be too narrow for it; the package's log records clear the line
+before they are written, so they never run into it. Everything here runs on the
+background event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import sys
@@ -52,6 +56,9 @@ class Job:
 
     def __call__(self, progress: Progress) -> None:
         """The provider's progress callback."""
+        if progress.url and progress.url != self.url:
+            self.board.note(f"autogen-hook: {self.module} is being written by a {self.provider} "
+                            f"agent; watch it at {progress.url}")
         self.tokens = progress.tokens or self.tokens
         self.status = progress.status or self.status
         self.url = progress.url or self.url
@@ -87,6 +94,16 @@ class StatusLine:
         else:
             self.draw(force=True)
 
+    def note(self, text: str) -> None:
+        """A line that stays above the status line."""
+        self._write(text + "\n", clip=False)
+        self.draw(force=True)
+
+    def clear(self) -> None:
+        """Wipe the line so that other output starts at the left margin; the ticker redraws it."""
+        if self.jobs:
+            self._write("")
+
     def draw(self, force: bool = False) -> None:
         now = time.monotonic()
         if self.jobs and (force or now - self._drawn >= _REFRESH / 2):
@@ -100,8 +117,7 @@ class StatusLine:
             tokens = sum(j.tokens for j in self.jobs)
             return f"autogen-hook: generating {len(self.jobs)} modules ({names}) · {elapsed} · {tokens} tokens"
         job = self.jobs[0]
-        agent = [text for text in (job.status, job.url) if text]
-        detail = agent or [f"{job.tokens} tokens"]
+        detail = [job.status or f"{job.tokens} tokens"]  # an agent's page is on the line above
         return " · ".join([f"autogen-hook: generating {job.module}", job.provider or "…", elapsed, *detail])
 
     async def _tick(self) -> None:
@@ -109,9 +125,9 @@ class StatusLine:
             await asyncio.sleep(_REFRESH)
             self.draw(force=True)
 
-    def _write(self, text: str) -> None:
+    def _write(self, text: str, *, clip: bool = True) -> None:
         width = shutil.get_terminal_size((100, 20)).columns - 1
-        if len(text) > width:
+        if clip and len(text) > width:
             text = text[: max(width - 1, 0)] + "…"
         try:
             self.stream.write(f"\r\x1b[2K{text}")
@@ -123,11 +139,22 @@ class StatusLine:
 _line: StatusLine | None = None
 
 
+class _ClearLineFirst(logging.Filter):
+    """Runs before each of the package's log records is written: the record gets a clean line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _line is not None:
+            _line.clear()
+        return True
+
+
 def start(module: str, enabled: bool) -> Job | None:
     """A job on the process's status line, or None when no line should be shown."""
     global _line
     if not wanted(enabled):
         return None
     if _line is None or _line.stream is not sys.stderr:
+        if _line is None:
+            logging.getLogger("autogen_hook").addFilter(_ClearLineFirst())
         _line = StatusLine(sys.stderr)
     return _line.start(module)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from conftest import Project
-from fakellm import Code, FakeLLM, Slow
+from fakellm import Code, FakeLLM, Run, Slow
 
 GOOD = 'def f() -> int:\n    """One."""\n    return 1\n'
 SCRIPT = "from autogen.t import f\nprint(f())\n"
@@ -43,6 +43,28 @@ def test_terminal_shows_module_provider_time_and_tokens(project: Project, llm: F
     assert "autogen-hook: generating autogen.t · openai · " in shown
     assert " tokens" in shown and "s · " in shown
     assert shown.endswith("\r\x1b[2K")  # the line is cleared when generation ends
+
+
+def test_an_agent_runs_page_is_printed_whole_on_a_line_of_its_own(project: Project, llm: FakeLLM) -> None:
+    llm.codegen.push(Run(["ACTIVE", "COMPLETE"], result=f"Done.\n\n```python\n{GOOD}```\n"))
+    url = f"{llm.url}/agent/trace/1001"
+    shown = run_with_terminal_stderr(
+        project, {"TERM": "xterm", "COLUMNS": "40", "AUTOGEN_HOOK_PROVIDER": "codegen"}
+    )
+    note = f"autogen-hook: autogen.t is being written by a codegen agent; watch it at {url}"
+    assert f"\r\x1b[2K{note}\r\n" in shown  # whole, though the terminal is narrow (pty: \r\n)
+    assert shown.count("watch it at") == 1
+
+
+def test_log_records_start_on_a_cleared_line(project: Project, llm: FakeLLM) -> None:
+    llm.anthropic.push(Slow(0.5, Code(GOOD)))
+    shown = run_with_terminal_stderr(
+        project,
+        {"TERM": "xterm", "AUTOGEN_HOOK_PROVIDER": "openai,anthropic",
+         "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "AUTOGEN_HOOK_RETRIES": "0"},
+    )
+    assert "\r\x1b[2Kautogen-hook: openai is unavailable, trying the next provider" in shown
+    assert "autogen-hook: generating autogen.t · anthropic · " in shown
 
 
 def test_nothing_is_printed_in_ci_or_when_disabled(project: Project, llm: FakeLLM) -> None:
