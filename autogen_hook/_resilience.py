@@ -21,7 +21,7 @@ import fnmatch
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tenacity import (
     AsyncRetrying,
@@ -55,18 +55,21 @@ async def ask(
 ) -> tuple[str, Completion]:
     """Ask the first provider of ``chain`` that is up; return its name and completion.
 
-    ``on_provider(name)`` is called before each provider is tried and returns
-    the progress callback for it (the status line shows who is working).
+    An entry ``name:model`` asks that provider for its own model instead of the
+    ``model`` setting. ``on_provider(name)`` is called before each provider is
+    tried and returns the progress callback for it (the status line shows who is working).
     """
     outages: list[str] = []
-    for name in chain:
+    for entry in chain:
+        name, _, model = entry.partition(":")
+        asked = replace(request, model=model) if model else request
         try:
-            return name, await _ask_one(name, request, settings, on_provider(name))
+            return name, await _ask_one(name, asked, settings, on_provider(name))
         except ProviderError as exc:
             if len(chain) == 1 or not _is_outage(exc):
                 raise
             outages.append(f"{name}: {exc}")
-            if name != chain[-1]:
+            if entry != chain[-1]:
                 _log.warning("autogen-hook: %s is unavailable, trying the next provider: %s", name, exc)
     raise ProviderUnavailableError(
         "every provider in the chain is unavailable:\n  " + "\n  ".join(outages),

@@ -96,10 +96,16 @@ def _as_table(value: object, where: str) -> dict[str, str]:
 
 
 def _as_provider(value: object, where: str) -> tuple[str, ...]:
+    """A provider chain; an entry ``name:model`` gives that provider its own model."""
     names = _as_names(value, where)
-    if not names:
-        _fail(where, "at least one provider name (openai, anthropic, codegen, ...)", value)
-    return names
+    if not names or not all(n.partition(":")[0].strip() for n in names):
+        _fail(where, "provider names (openai, anthropic, codegen, ...), each optionally "
+              "followed by :model (anthropic:claude-sonnet-4-6)", value)
+    entries = []
+    for name in names:
+        provider, _, model = name.partition(":")
+        entries.append(f"{provider.strip()}:{model.strip()}" if model.strip() else provider.strip())
+    return tuple(entries)
 
 
 def _as_routes(value: object, where: str) -> dict[str, tuple[str, ...]]:

@@ -310,6 +310,44 @@ def test_fallback_from_dead_openai_to_live_anthropic(project: Project, llm: Fake
     assert "(anthropic, claude-test," in (project.store / "t.py").read_text()
 
 
+def test_each_provider_of_a_chain_can_name_its_own_model(project: Project, llm: FakeLLM) -> None:
+    project.write(
+        "pyproject.toml",
+        """
+        [project]
+        name = "x"
+
+        [tool.autogen-hook]
+        model = "shared-model"
+        provider = ["openai:gpt-test", "anthropic:claude-test"]
+
+        [tool.autogen-hook.routes]
+        "autogen.other" = "openai"
+        """,
+    )
+    llm.openai.push(Code(GOOD))
+    llm.anthropic.push(Code(GOOD))
+    ok(project.run("from autogen.other import f\n"))
+    ok(project.run("from autogen.t import f\n", env={"OPENAI_BASE_URL": dead_url()}))
+    assert [r.body["model"] for r in llm.chat_requests()] == ["shared-model"]  # no model of its own
+    assert [r.body["model"] for r in llm.anthropic_requests()] == ["claude-test"]
+    assert stored_provider(project, "autogen.t") == "anthropic"
+
+
+def test_a_model_the_provider_does_not_know_says_how_to_name_one_per_provider(
+    project: Project, llm: FakeLLM
+) -> None:
+    llm.anthropic.push(Status(404, "model: gpt-4o-mini"))
+    out = ok(
+        project.run(
+            "try:\n    from autogen.t import f\nexcept ImportError as e:\n    print(e)\n",
+            env={"AUTOGEN_HOOK_PROVIDER": "anthropic", "AUTOGEN_HOOK_MODEL": "gpt-4o-mini"},
+        )
+    )
+    assert "Check ANTHROPIC_BASE_URL and the model setting" in out
+    assert '"anthropic:claude-sonnet-4-6"' in out
+
+
 def test_a_rejected_request_is_not_retried(project: Project, llm: FakeLLM) -> None:
     llm.openai.push(Status(400, "messages: too long"), Code(GOOD))
     out = ok(

@@ -44,6 +44,11 @@ def test_descriptions_merge_across_sources(tmp_path: Path) -> None:
 def test_provider_list_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUTOGEN_HOOK_PROVIDER", "openai, anthropic")
     assert resolve(str(tmp_path)).provider == ("openai", "anthropic")
+    monkeypatch.setenv("AUTOGEN_HOOK_PROVIDER", "openai : llama3.1:8b , anthropic:")
+    assert resolve(str(tmp_path)).provider == ("openai:llama3.1:8b", "anthropic")
+    monkeypatch.setenv("AUTOGEN_HOOK_PROVIDER", ":gpt-4o-mini")
+    with pytest.raises(SettingsError, match="AUTOGEN_HOOK_PROVIDER.*each optionally followed by :model"):
+        resolve(str(tmp_path))
 
 
 def test_relative_cache_dir_from_pyproject_is_relative_to_the_project(tmp_path: Path) -> None:

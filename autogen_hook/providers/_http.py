@@ -43,6 +43,13 @@ def check_status(response: httpx.Response, provider: str, credential: str) -> No
     )
 
 
+_BASE_URL_VARIABLES = {
+    "openai": "OPENAI_BASE_URL",
+    "anthropic": "ANTHROPIC_BASE_URL",
+    "codegen": "CODEGEN_API_BASE_URL",
+}
+
+
 def http_error(
     provider: str,
     status: int,
@@ -59,9 +66,13 @@ def http_error(
             status=status,
             body=excerpt,
         )
+    model_hint = (
+        "the model setting (it applies to every provider of a chain; give one provider its own "
+        'model with provider = ["openai:gpt-4o-mini", "anthropic:claude-sonnet-4-6"])'
+    )
     hint = {
-        400: " The request was rejected: check the model setting.",
-        404: " Check the base URL and the model name.",
+        400: f" The request was rejected: check {model_hint}.",
+        404: f" Check {_BASE_URL_VARIABLES.get(provider, 'the base URL')} and {model_hint}.",
         429: " Rate limited: wait a little or lower the request rate.",
     }.get(status, " The server failed: try again later." if status >= 500 else "")
     return ProviderHTTPError(
