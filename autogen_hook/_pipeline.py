@@ -27,7 +27,7 @@ from ._result import GenerationResult
 from ._request import Request, caller_site, names_from_statement
 from ._resilience import ask, provider_chain
 from ._settings import Settings
-from ._store import Store, header, strip_header
+from ._store import Store, header, source_hash, strip_header
 from ._validate import Problem, Spec, defined_names, validate
 from .context import Context, collect
 from .providers import Completion, CompletionRequest, Usage
@@ -111,21 +111,49 @@ async def ensure(
         missing = tuple(n for n in request.names if n not in have)
         path = store.path(request.module)
         if existing is not None and not missing:
-            return GenerationResult(request.module, path, existing, request.names, from_store=True)
+            return await asyncio.to_thread(_stored_result, store, request, path, existing, started)
         if settings.offline:
             raise _not_generated(request.module, missing, path)
-        request = replace(
+        generating = replace(
             request, names=missing, existing_source=strip_header(existing) if existing else None
         )
         job = _progress.start(request.module, settings.progress)
         try:
             generation = _Generation(
-                request, settings, store, have, chain or provider_chain(request.module, settings), job
+                generating, settings, store, have, chain or provider_chain(request.module, settings), job
             )
-            return await generation.run(started)
+            return replace(await generation.run(started), names=request.names)
         finally:
             if job is not None:
                 job.finish()
+
+
+def _stored_result(
+    store: Store, request: Request, path: str, source: str, started: float
+) -> GenerationResult:
+    """A store hit. Provider, model, attempts and problems describe the generation that wrote
+    this very source (none if it was written or edited by hand); nothing was spent now."""
+    try:
+        recorded = store.metadata(request.module) or {}
+    except Exception:  # noqa: BLE001 - metadata is a record; the source is what matters
+        recorded = {}
+    if recorded.get("source_sha256") != source_hash(source):
+        recorded = {}
+    return GenerationResult(
+        request.module,
+        path,
+        source,
+        request.names,
+        from_store=True,
+        provider=recorded.get("provider"),
+        model=recorded.get("model"),
+        attempts=recorded.get("attempts", 0),
+        problems=tuple(recorded.get("problems", ())),
+        timings={**_NOT_RUN, "total": time.perf_counter() - started},
+    )
+
+
+_NOT_RUN = {"context": 0.0, "provider": 0.0, "validation": 0.0}  # seconds, per stage
 
 
 @dataclass
@@ -138,9 +166,7 @@ class _Generation:
     kept: set[str]
     chain: tuple[str, ...]
     job: _progress.Job | None
-    timings: dict[str, float] = field(
-        default_factory=lambda: {"context": 0.0, "provider": 0.0, "validation": 0.0}
-    )
+    timings: dict[str, float] = field(default_factory=lambda: dict(_NOT_RUN))
     usage: Usage = field(default_factory=Usage)
     problems: list[str] = field(default_factory=list)
 

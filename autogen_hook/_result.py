@@ -12,7 +12,10 @@ class GenerationResult:
     """What a generation produced, or found in the store.
 
     ``timings`` holds seconds spent on context, provider, validation and in total;
-    ``usage`` the tokens of every attempt together.
+    ``usage`` the tokens of every attempt together. For a store hit, provider,
+    model, attempts and problems describe the generation that wrote the stored
+    source (None and 0 if a person wrote or edited it); usage and the stage
+    timings are zero, since nothing was asked.
     """
 
     module: str

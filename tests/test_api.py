@@ -31,15 +31,21 @@ def test_generate_returns_a_typed_result_and_does_not_run_the_module(
             print(r.usage.input_tokens > 0, r.usage.output_tokens > 0, sorted(r.timings))
             print(r.path.endswith("t.py"), "def f() -> int:" in r.source, "autogen.t" in sys.modules)
             again = autogen_hook.generate("autogen.t", ["f"])
-            print(again.from_store, again.provider, again.source == r.source)
+            print(again.from_store, again.provider, again.model, again.attempts, again.source == r.source)
+            print(again.usage.input_tokens, sorted(again.timings), again.timings["provider"])
+            with open(again.path, "a") as f:
+                f.write("\\n# edited by hand\\n")
+            print(autogen_hook.generate("autogen.t", ["f"]).provider)
             """
         )
     )
-    assert out.split("\n")[:4] == [
+    assert out.split("\n")[:6] == [
         "GenerationResult autogen.t ('f',) False openai model-7 1",
         "True True ['context', 'provider', 'total', 'validation']",
         "True True False",
-        "True None True",
+        "True openai model-7 1 True",  # a store hit says who wrote the source
+        "0 ['context', 'provider', 'total', 'validation'] 0.0",
+        "None",  # edited since: nobody generated this source
     ]
     prompt = prompt_of(llm.chat_requests()[0])
     assert "Counting helpers." in prompt and "Return ints, never floats." in prompt
