@@ -45,7 +45,7 @@ def test_401_is_not_retried_and_names_the_variable(project: Project, llm: FakeLL
 def test_404_names_base_url_and_model(project: Project, llm: FakeLLM) -> None:
     llm.openai.push(Status(404, "model 'nope' not found"))
     out = report(project, AUTOGEN_HOOK_MODEL="nope")
-    assert "HTTP 404" in out and "model 'nope' not found" in out and "model name" in out
+    assert "HTTP 404" in out and "model 'nope' not found" in out and "OPENAI_BASE_URL and the model setting" in out
     assert llm.chat_requests()[0].body["model"] == "nope"
 
 
