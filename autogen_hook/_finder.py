@@ -120,11 +120,21 @@ class HookFinder:
         if dot:
             return self._submodule_spec(name, top)
         project = _settings.project_root_of(caller_dir())
-        if _settings.namespace_of(project, self.overrides) != name:
+        if not self._serves(name, project):
             return None
         self.roots[name] = project
         # a loader by protocol: subclassing importlib.abc.Loader would import importlib.abc here
         return _bootstrap.ModuleSpec(name, _RootLoader, is_package=True)  # type: ignore[arg-type]
+
+    def _serves(self, top: str, project: str) -> bool:
+        """Whether ``top`` is the project's namespace. A bad setting is raised only for an import
+        that could be ours: ``import subprocess`` (which probes for msvcrt) must not fail on it."""
+        try:
+            return _settings.namespace_of(project, self.overrides) == top
+        except ValueError:  # SettingsError
+            if top in _settings.possible_namespaces(project, self.overrides):
+                raise
+            return False
 
     def settings_for(self, module_name: str) -> _settings.Settings:
         """Validated settings for the project whose namespace holds ``module_name``."""
@@ -157,8 +167,7 @@ class HookFinder:
         """A real package owns our namespace name: stay out of its way, and say so once."""
         if top in self._warned:
             return
-        project = _settings.project_root_of(caller_dir())
-        if _settings.namespace_of(project, self.overrides) == top:
+        if self._serves(top, _settings.project_root_of(caller_dir())):
             self._warned.add(top)
             warn_shadowed(top)
 

@@ -260,6 +260,16 @@ def namespace_of(project_root: str, overrides: Mapping[str, object]) -> str | No
     return values.get("namespace", FIELDS["namespace"][1])  # type: ignore[return-value]
 
 
+def possible_namespaces(project_root: str, overrides: Mapping[str, object]) -> set[str]:
+    """Every name some source gives as the namespace, valid or not, and the default."""
+    try:
+        table = pyproject_table(project_root)
+    except ValueError:  # SettingsError: not valid TOML
+        table = {}
+    given = (table.get("namespace"), os.environ.get(ENV_PREFIX + "NAMESPACE"), overrides.get("namespace"))
+    return {FIELDS["namespace"][1], *(v.strip() for v in given if isinstance(v, str))}
+
+
 def _where(key: str, project_root: str) -> str:
     if key.startswith(ENV_PREFIX):
         return key
@@ -308,6 +318,14 @@ def pyproject_table(root: str) -> dict[str, Any]:
 
 
 def _read_table(path: str, key: tuple[int, int]) -> dict[str, Any]:
+    """Projects that never mention us get no cache file; the others one in their __pycache__."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return {}
+    if b"autogen-hook" not in data and b"autogen_hook" not in data:
+        return {}
     cache = os.path.join(os.path.dirname(path), "__pycache__", "pyproject.autogen-hook.marshal")
     try:
         with open(cache, "rb") as f:
@@ -316,17 +334,13 @@ def _read_table(path: str, key: tuple[int, int]) -> dict[str, Any]:
             return table  # type: ignore[no-any-return]
     except (OSError, EOFError, ValueError, TypeError):
         pass  # a missing or broken cache is a miss
-    table = _parse_table(path)
+    table = _parse_table(path, data)
     if not sys.dont_write_bytecode:
         _write_cache(cache, (_CACHE_FORMAT, key, table))
     return table
 
 
-def _parse_table(path: str) -> dict[str, Any]:
-    with open(path, "rb") as f:
-        data = f.read()
-    if b"autogen-hook" not in data and b"autogen_hook" not in data:
-        return {}
+def _parse_table(path: str, data: bytes) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only

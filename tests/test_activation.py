@@ -45,6 +45,31 @@ def test_misses_while_site_runs_do_not_load_the_package(project: Project) -> Non
     assert out.split() == ["True", "False"]
 
 
+def test_a_bad_setting_fails_only_imports_that_could_be_ours(project: Project) -> None:
+    script = """
+        try:
+            import no_such_module_here
+        except ModuleNotFoundError:
+            print("other imports unaffected")
+        try:
+            from autogen.t import f
+        except ImportError as exc:
+            print(type(exc).__name__)
+    """
+    for env in ({"AUTOGEN_HOOK_NAMESPACE": "1x"}, {"AUTOGEN_HOOK_DISABLE": "maybe"}):
+        assert ok(project.run(script, env=env)).split("\n")[:2] == [
+            "other imports unaffected", "SettingsError"
+        ]
+
+
+def test_projects_that_do_not_use_the_hook_get_no_cache_file(project: Project) -> None:
+    ok(project.run("try:\n    import no_such_module_here\nexcept ImportError:\n    pass\n"))
+    assert not (project.root / "__pycache__" / "pyproject.autogen-hook.marshal").exists()
+    project.write("pyproject.toml", '[project]\nname = "x"\n\n[tool.autogen-hook]\nretries = 1\n')
+    ok(project.run("try:\n    import no_such_module_here\nexcept ImportError:\n    pass\n"))
+    assert (project.root / "__pycache__" / "pyproject.autogen-hook.marshal").exists()
+
+
 def test_disable_switches_the_startup_hook_off(project: Project, llm: FakeLLM) -> None:
     out = ok(
         project.run(
