@@ -67,8 +67,11 @@ class StoredLoader(_external.SourceFileLoader):
 
 
 def generatable(name: str) -> bool:
-    """Only public identifiers are generated; tools probe dunders and privates."""
-    return name.isidentifier() and not name.startswith("_")
+    """Only public identifiers are generated (tools probe dunders and privates); no keywords,
+    which no module can define."""
+    import keyword  # not loaded at start-up; only misses get here
+
+    return name.isidentifier() and not name.startswith("_") and not keyword.iskeyword(name)
 
 
 def stored_file(store_dir: str, module_name: str) -> str:
@@ -79,8 +82,10 @@ def stored_file(store_dir: str, module_name: str) -> str:
 def _missing_name_hook(module_name: str) -> Any:
     def __getattr__(name: str) -> object:
         """Generate ``name`` on first use (see autogen_hook._pipeline)."""
-        if not generatable(name):
+        public = generatable(name)
+        if not public:
             _refuse_if_imported(module_name, name)
+        if not public or FINDER not in sys.meta_path:  # uninstall() ends generation
             raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
         from ._pipeline import provide
 
@@ -148,12 +153,16 @@ class HookFinder:
             return None
         if top not in self.roots or self.settings_for(name).disable:
             return None
-        if not all(part.isidentifier() for part in name.split(".")):
+        parts = name.split(".")[1:]
+        if any(part.startswith("_") for part in parts):
+            return None  # private modules are never generated; tools probe __main__, _version ...
+        if not all(generatable(part) for part in parts):
             from ._errors import InvalidNameError
 
             raise InvalidNameError(
                 f"cannot generate {name!r}: every part of a generated module's name must be a "
-                "Python identifier (letters, digits, underscores), so that it can be imported.",
+                "Python identifier (letters, digits, underscores) and not a keyword, so that it "
+                "can be imported.",
                 module=name,
             )
         path = stored_file(self.settings_for(name).store_dir, name)

@@ -9,6 +9,7 @@ Everything here is the cold path and may import what it needs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import threading
@@ -105,7 +106,8 @@ async def ensure(
     """
     started = time.perf_counter()
     store = Store(settings.store_dir)
-    async with store.lock(request.module):
+    # offline writes nothing, not even a lock file: a read-only checkout must work
+    async with contextlib.nullcontext() if settings.offline else store.lock(request.module):
         existing = store.read(request.module)
         have = defined_names(existing)
         missing = tuple(n for n in request.names if n not in have)

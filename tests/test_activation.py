@@ -195,6 +195,19 @@ def test_offline_mode_names_the_module_and_how_to_generate_it(
     assert llm.chat_requests() == []
 
 
+def test_offline_mode_writes_nothing_to_the_store(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Code(GOOD))
+    ok(project.run("from autogen.t import f\n"))
+    before = sorted(p.relative_to(project.store) for p in project.store.rglob("*"))
+    out = import_failure(project, "from autogen.u import f", AUTOGEN_HOOK_OFFLINE="1")
+    assert out.startswith("NotGeneratedError autogen.u")
+    assert sorted(p.relative_to(project.store) for p in project.store.rglob("*")) == before
+    out = import_failure(project, "from autogen.t import f", AUTOGEN_HOOK_OFFLINE="1",
+                         AUTOGEN_HOOK_CACHE_DIR=str(project.root / "fresh" / ".autogen"))
+    assert out.startswith("NotGeneratedError autogen.t")
+    assert not (project.root / "fresh" / ".autogen").exists()
+
+
 def test_offline_mode_still_serves_the_store(project: Project, llm: FakeLLM) -> None:
     llm.openai.push(Code(GOOD))
     ok(project.run("from autogen.t import f\n"))
@@ -219,16 +232,40 @@ def test_other_imports_are_untouched(project: Project) -> None:
     assert out.split() == ["None", "None", "ModuleNotFoundError"]
 
 
-def test_dunder_and_private_names_are_never_generated(project: Project, llm: FakeLLM) -> None:
+def test_dunder_private_and_keyword_names_are_never_generated(project: Project, llm: FakeLLM) -> None:
     out = ok(
         project.run(
             """
+            import importlib
             import autogen.t as t
-            print(hasattr(t, "__wrapped__"), hasattr(t, "_private"), hasattr(t, "__all__"))
+            print(hasattr(t, "__wrapped__"), hasattr(t, "_private"), hasattr(t, "__all__"),
+                  hasattr(t, "class"))
+            for module in ("autogen._x", "autogen.class"):
+                try:
+                    importlib.import_module(module)
+                except ImportError as exc:
+                    print(type(exc).__name__)
             """
         )
     )
-    assert out.split() == ["False", "False", "False"]
+    assert out.split() == ["False"] * 4 + ["ModuleNotFoundError", "InvalidNameError"]
+    assert llm.chat_requests() == [] and not (project.store / "class.py").exists()
+
+
+def test_after_uninstall_modules_already_imported_generate_nothing(
+    project: Project, llm: FakeLLM
+) -> None:
+    out = ok(
+        project.run(
+            """
+            import autogen_hook
+            import autogen.t as t
+            autogen_hook.uninstall()
+            print(hasattr(t, "slugify"))
+            """
+        )
+    )
+    assert out.split() == ["False"]
     assert llm.chat_requests() == []
 
 
