@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from conftest import Project, import_failure, ok
@@ -126,3 +129,54 @@ def test_policy_problem_is_sent_back(project: Project, llm: FakeLLM) -> None:
     )
     ok(project.run("from autogen.t import f\n"))
     assert "safety policy" in prompt_of(llm.chat_requests()[1])
+
+
+SHOP_FINDER = '''
+"""Serves ``shop`` from outside sys.path, as setuptools' editable finders do."""
+import importlib.util
+import sys
+
+SOURCE = {source!r}
+
+
+class ShopFinder:
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name == "shop":
+            return importlib.util.spec_from_file_location(name, SOURCE)
+        return None
+
+
+sys.meta_path.append(ShopFinder)
+'''
+
+
+def test_a_module_may_import_through_a_finder_a_pth_file_installed(
+    project: Project, llm: FakeLLM, tmp_path: Path
+) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next(venv.glob("lib/python*/site-packages"))
+    (site / "outer.pth").write_text("".join(f"{p}\n" for p in sys.path if p and Path(p).is_dir()))
+    shop = project.write("src/shop.py", "class Order:\n    amount = 3\n")
+    (site / "shop_finder.py").write_text(SHOP_FINDER.format(source=str(shop)))
+    (site / "shop_finder.pth").write_text("import shop_finder\n")
+    llm.openai.push(Code('from shop import Order\n\n\ndef total(order: Order) -> int:\n    """Amount."""\n'
+                         "    return order.amount\n"))
+    project.write("main.py", "import autogen_hook\nfrom shop import Order\nfrom autogen.pricing import total\n"
+                             "print(total(Order()))\n")
+    result = subprocess.run([str(venv / "bin" / "python"), "main.py"], cwd=project.root, env=project.env,
+                            capture_output=True, text=True, timeout=60)
+    assert ok(result).strip() == "3"
+    assert len(llm.chat_requests()) == 1
+
+
+def test_generated_code_is_checked_without_provider_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autogen_hook._validate._smoke import _child_env
+
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "CODEGEN_API_TOKEN", "GITHUB_TOKEN", "DB_PASSWORD"):
+        monkeypatch.setenv(name, "secret")
+    monkeypatch.setenv("MY_SETTING", "kept")
+    env = _child_env()
+    assert not any(value == "secret" for value in env.values())
+    assert env["MY_SETTING"] == "kept" and env["AUTOGEN_HOOK_DISABLE"] == "1"

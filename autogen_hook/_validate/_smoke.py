@@ -3,7 +3,10 @@
 Static checks cannot see a NameError in a default argument or a missing
 transitive dependency. Running the module in a separate process finds those
 without touching the importing process. The child gets this process's
-``sys.path`` and skips ``site`` (so the hook is not active inside it).
+``sys.path``, no provider credentials, the hook switched off, and a time limit of
+its own (it must not outlive a killed parent). It skips ``site``, most of its
+start-up cost, unless a ``.pth`` file installed an import finder here, as
+setuptools' editable installs do: the module may import through it.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ TIMEOUT = 30.0
 # format: its start-up is most of the check's cost. The module's own prints go to
 # stderr; stdout carries the marshalled result.
 _CHILD = """
-import marshal, sys
+import _signal, marshal, sys
 job = marshal.loads(sys.stdin.buffer.read())
+hasattr(_signal, "alarm") and _signal.alarm(job["limit"])  # POSIX: end even if orphaned
 sys.path[:] = job["path"]
 out, sys.stdout = sys.stdout, sys.stderr
 module = type(sys)(job["module"])
@@ -43,9 +47,9 @@ out.buffer.write(marshal.dumps(result))
 async def smoke_import(source: str, module: str, names: tuple[str, ...], filename: str) -> None:
     """Raise a Problem if importing ``source`` fails or leaves a requested name undefined."""
     job = {"source": source, "filename": filename, "module": module, "names": list(names),
-           "path": sys.path}
+           "path": sys.path, "limit": int(TIMEOUT) + 5}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-S", "-c", _CHILD,
+        sys.executable, *_site_flags(), "-c", _CHILD,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -80,8 +84,22 @@ def _result(stdout: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+_STANDARD_FINDERS = ("_frozen_importlib", "_frozen_importlib_external", "importlib", "_distutils_hack",
+                     "autogen_hook", "site")
+
+
+def _site_flags() -> tuple[str, ...]:
+    """``-S`` unless a finder that ``site`` installed (an editable install's) may be needed."""
+    modules = {str(getattr(finder, "__module__", "")).partition(".")[0] for finder in sys.meta_path}
+    return () if modules.difference(_STANDARD_FINDERS) else ("-S",)
+
+
+_CREDENTIALS = ("_API_KEY", "_API_TOKEN", "_TOKEN", "_SECRET", "_PASSWORD")
+
+
 def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
+    """This environment without credentials: generated code runs in the child."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().endswith(_CREDENTIALS)}
     env["AUTOGEN_HOOK_DISABLE"] = "1"
     env.pop("PYTHONSTARTUP", None)
     return env
