@@ -61,12 +61,30 @@ def test_good_code_is_returned_black_formatted() -> None:
         (GOOD + "def g():\n    import subprocess\n    subprocess.run(['ls'])\n", "safety policy"),
         (GOOD + "def g(s):\n    return eval(s)\n", "uses eval"),
         (GOOD + "for i in range(3):\n    pass\n", "module-level for"),
+        ("import os\n_gone = os.remove('victim.txt')\n" + GOOD, "module-level value calls os.remove"),
+        ("import os\n_r = getattr(os, 'sys' + 'tem')('x')\n" + GOOD, "module-level value calls getattr"),
+        ("from shutil import rmtree as r\nif True:\n    _x = r('d')\n" + GOOD, "calls shutil.rmtree"),
+        ("DATA = open('secrets.txt').read()\n" + GOOD, "module-level value calls open"),
+        ("x = 'y' * 3_000_000\n" + "def f(:\n", "line 2"),
         ("raise RuntimeError('boom at import')\n" + GOOD, "RuntimeError: boom at import"),
         ("def f(x=undefined_name):\n    return x\n", "NameError"),
     ],
 )
 def test_each_check_names_the_problem(code: str, expected: str) -> None:
     assert expected in problem(code)
+
+
+def test_problems_are_kept_short_whatever_the_reply() -> None:
+    assert len(problem("x = '" + "y" * 3_000_000 + "'\ndef f(:\n")) < 2_000
+
+
+def test_module_level_values_that_only_compute_are_fine() -> None:
+    code = (
+        "import logging, os, re, shutil, sys\n"
+        "log = logging.getLogger(__name__)\nPATTERN = re.compile('a+')\n"
+        "HOME = os.environ.get('HOME', '')\nGIT = shutil.which('git')\nPS1 = getattr(sys, 'ps1', None)\n"
+    )
+    assert "PATTERN = re.compile" in check(code + GOOD)
 
 
 def test_optional_imports_and_main_guard_are_allowed() -> None:

@@ -3,7 +3,9 @@
 Two rules, both checked on the syntax tree:
 
 * importing the module only defines things: no module-level calls, loops or
-  ``with`` blocks that would act on import (``if __name__ == "__main__"`` is fine);
+  ``with`` blocks that would act on import (``if __name__ == "__main__"`` is fine),
+  and no values built at module level by calls that act on the outside world
+  (``_ACTING``: files, sockets, dynamic attribute access);
 * no use of process control, code execution or unsafe deserialisation
   (``DENIED``), unless a setting ``allow`` entry names it.
 
@@ -39,11 +41,43 @@ DENIED = (
     "marshal.load*",
 )
 _ACTIVE_AT_MODULE_LEVEL = (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Match)
+_ACTING = (  # calls that act rather than compute: refused in module-level values
+    "open",
+    "setattr",
+    "delattr",
+    "input",
+    "os.remove",
+    "os.unlink",
+    "os.rmdir",
+    "os.removedirs",
+    "os.rename*",
+    "os.replace",
+    "os.truncate",
+    "os.ch*",
+    "os.mkdir",
+    "os.makedirs",
+    "os.symlink",
+    "os.link",
+    "os.open",
+    "os.write",
+    "os.putenv",
+    "os.unsetenv",
+    "shutil.copy*",
+    "shutil.move",
+    "shutil.rmtree",
+    "shutil.chown",
+    "shutil.*archive",
+    "socket",
+    "urllib.request",
+    "http.client",
+)
+_VALUE_STATEMENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign)
 
 
 def check_policy(tree: ast.Module, allow: tuple[str, ...]) -> None:
-    _check_module_level(tree.body)
     aliases = _aliases(tree)
+    _check_module_level(tree.body)
+    _check_module_level_values(tree.body, aliases, allow)
     own = {  # the module's own functions may shadow a builtin such as compile()
         n.name: n.name
         for n in ast.walk(tree)
@@ -78,6 +112,37 @@ def _check_module_level(body: list[ast.stmt]) -> None:
             _check_module_level(node.body + node.orelse + node.finalbody)
             for handler in node.handlers:
                 _check_module_level(handler.body)
+
+
+def _check_module_level_values(
+    body: list[ast.stmt], aliases: dict[str, str], allow: tuple[str, ...]
+) -> None:
+    """``_gone = os.remove(path)`` acts on import as surely as a bare call does."""
+    for node in body:
+        if isinstance(node, _VALUE_STATEMENTS) and node.value is not None:
+            for call in ast.walk(node.value):
+                for name, lineno in _used_names(call, aliases):
+                    acting = any(_matches(name, rule) for rule in _ACTING) or _dynamic_getattr(call)
+                    if acting and not any(_matches(name, a) for a in allow):
+                        raise Problem(
+                            f"line {lineno}: the module-level value calls {name}, which acts on "
+                            "import; importing must only define things, so call it inside a function"
+                        )
+        elif isinstance(node, ast.If) and not _is_main_guard(node):
+            _check_module_level_values(node.body + node.orelse, aliases, allow)
+        elif isinstance(node, ast.Try):
+            _check_module_level_values(node.body + node.orelse + node.finalbody, aliases, allow)
+
+
+def _dynamic_getattr(node: ast.AST) -> bool:
+    """``getattr(os, "sys" + "tem")`` reaches what the rules name; a constant name is fine."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "getattr"
+        and len(node.args) >= 2
+        and not isinstance(node.args[1], ast.Constant)
+    )
 
 
 def _is_main_guard(node: ast.If) -> bool:

@@ -7,7 +7,15 @@ import importlib.util
 
 
 class Problem(Exception):
-    """One thing wrong with a candidate module; the message goes back to the model."""
+    """One thing wrong with a candidate module; the message goes back to the model and into
+    the final error, so it is kept short whatever the reply was (a 2 MB line, say)."""
+
+    LINE, TOTAL = 300, 1500  # characters
+
+    def __init__(self, message: str) -> None:
+        lines = [ln if len(ln) <= self.LINE else ln[: self.LINE] + " ..." for ln in message.splitlines()]
+        text = "\n".join(lines)
+        super().__init__(text if len(text) <= self.TOTAL else text[: self.TOTAL] + "\n...")
 
 
 def parse(code: str, filename: str) -> ast.Module:
