@@ -24,6 +24,7 @@ _CACHE_FORMAT = 1
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 _ROOT_MARKERS = ("pyproject.toml", ".git")
+_HUGE = 1e12  # above any sensible count or number of seconds; also keeps out inf
 
 
 def _fail(where: str, expected: str, value: object) -> NoReturn:
@@ -47,9 +48,10 @@ def _as_bool(value: object, where: str) -> bool:
 def _as_number(value: object, where: str, kind: type, minimum: float) -> Any:
     try:
         number = kind(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         number = None
-    if isinstance(value, bool) or number is None or number < minimum:
+    inexact = isinstance(value, float) and number != value  # 1.9 as a whole number; nan; inf
+    if isinstance(value, bool) or number is None or inexact or not minimum <= number < _HUGE:
         noun = "a whole number" if kind is int else "a number"
         _fail(where, f"{noun} >= {minimum:g}", value)
     return number

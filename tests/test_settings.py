@@ -142,3 +142,13 @@ def test_routes_are_parsed_into_provider_chains_and_checked(tmp_path: Path) -> N
     write_pyproject(tmp_path, '[tool.autogen-hook.routes]\n"autogen.x.*" = ""')
     with pytest.raises(SettingsError, match=r"routes in \[tool.autogen-hook\] of .* 'autogen.x.\*'"):
         resolve(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("max_attempts", 1.9), ("retries", float("inf")), ("timeout", float("nan")), ("timeout", "nan"),
+     ("rate_limit", "inf"), ("breaker_cooldown", "1e400")],
+)
+def test_numbers_that_are_not_usable_are_refused(tmp_path: Path, name: str, value: object) -> None:
+    with pytest.raises(SettingsError, match=rf"install\({name}=\.\.\.\): expected a"):
+        resolve(str(tmp_path), {name: value})
