@@ -196,12 +196,17 @@ def warn_shadowed(namespace: str) -> None:
 
 
 _HERE = os.path.dirname(__file__)
-_SKIPPED = tuple(  # not the caller: importlib, this package, installed libraries
-    dict.fromkeys(
+_SKIPPED = tuple(  # not the caller: importlib, this package, the standard library, installed
+    dict.fromkeys(  # packages; not all of sys.prefix, where projects live too (/usr/src/app)
         [
             "<frozen ",
             _HERE + os.sep,
-            *(os.path.join(p, "") for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)),
+            os.path.join(os.path.dirname(os.__file__), ""),
+            *(
+                os.path.join(p, "")
+                for p in sys.path
+                if os.path.basename(p) in ("site-packages", "dist-packages")
+            ),
         ]
     )
 )

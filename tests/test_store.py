@@ -185,3 +185,25 @@ def test_ctrl_c_during_generation_stores_nothing_and_frees_the_lock(
     assert "KeyboardInterrupt" in stderr
     assert not (project.store / "money.py").exists()
     assert ok(project.run_file("slow.py", timeout=30)).strip() == "5.0"  # the lock was released
+
+
+def test_a_project_inside_the_interpreters_prefix_is_still_the_callers(
+    project: Project, llm: FakeLLM, tmp_path: Path
+) -> None:
+    """Docker images put apps under /usr/src/app, inside Debian's sys.prefix (/usr)."""
+    import shutil
+    import uuid
+
+    app = Path(sys.prefix) / f"autogen-hook-test-{uuid.uuid4().hex[:8]}"
+    try:
+        app.mkdir()
+        (app / "pyproject.toml").write_text('[project]\nname = "app"\n')
+        (app / "main.py").write_text("from autogen.t import f\nprint(f())\n")
+        llm.openai.push(Code('def f() -> int:\n    """One."""\n    return 1\n'))
+        result = subprocess.run([sys.executable, str(app / "main.py")], cwd=tmp_path, env=project.env,
+                                capture_output=True, text=True, timeout=60)
+        assert ok(result).strip() == "1"
+        assert (app / ".autogen" / "t.py").exists() and not (tmp_path / ".autogen").exists()
+        assert "from autogen.t import f" in llm.chat_requests()[0].body["messages"][-1]["content"]
+    finally:
+        shutil.rmtree(app, ignore_errors=True)
