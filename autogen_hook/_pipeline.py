@@ -47,11 +47,14 @@ def provide(module_name: str, name: str) -> object:
     statement = names_from_statement(frame, module_name) if frame is not None else ()
     names = tuple(dict.fromkeys(n for n in (*statement, name) if generatable(n)))
     settings = FINDER.settings_for(module_name)
+    site = caller_site(frame)
+    if site is not None and not site.statement and statement:  # python -c: no source to quote
+        site = replace(site, statement=f"from {module_name} import {', '.join(statement)}")
     request = Request(
         module=module_name,
         names=names,
         description=settings.descriptions.get(module_name),
-        caller=caller_site(frame),
+        caller=site,
     )
     with _cycle_guard(module_name):
         try:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from conftest import Project, import_failure, ok
 from fakellm import Code, FakeLLM, prompt_of
 
@@ -193,3 +196,13 @@ def test_module_names_that_cannot_be_imported_are_refused(project: Project, llm:
     )
     assert out.startswith("InvalidNameError cannot generate 'autogen.my-module'")
     assert llm.chat_requests() == []
+
+
+def test_python_dash_c_prompts_still_state_the_import(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Code(TEXTUTILS))
+    result = subprocess.run(
+        [sys.executable, "-c", "from autogen.textutils import slugify, truncate; print(slugify('A B'))"],
+        cwd=project.root, env=project.env, capture_output=True, text=True, timeout=60,
+    )
+    assert ok(result).strip() == "a-b"
+    assert "from autogen.textutils import slugify, truncate" in prompt_of(llm.chat_requests()[0])
