@@ -67,11 +67,15 @@ class StoredLoader(_external.SourceFileLoader):
 
 
 def generatable(name: str) -> bool:
-    """Only public identifiers are generated (tools probe dunders and privates); no keywords,
-    which no module can define."""
+    """Only public names are generated: tools probe dunders and privates."""
+    return _nameable(name) and not name.startswith("_")
+
+
+def _nameable(name: str) -> bool:
+    """An identifier that is not a keyword: what an import statement can name."""
     import keyword  # not loaded at start-up; only misses get here
 
-    return name.isidentifier() and not name.startswith("_") and not keyword.iskeyword(name)
+    return name.isidentifier() and not keyword.iskeyword(name)
 
 
 def stored_file(store_dir: str, module_name: str) -> str:
@@ -154,9 +158,7 @@ class HookFinder:
         if top not in self.roots or self.settings_for(name).disable:
             return None
         parts = name.split(".")[1:]
-        if any(part.startswith("_") for part in parts):
-            return None  # private modules are never generated; tools probe __main__, _version ...
-        if not all(generatable(part) for part in parts):
+        if not all(_nameable(part) for part in parts):
             from ._errors import InvalidNameError
 
             raise InvalidNameError(
@@ -166,6 +168,8 @@ class HookFinder:
                 module=name,
             )
         path = stored_file(self.settings_for(name).store_dir, name)
+        if any(part.startswith("_") for part in parts) and not os.path.exists(path):
+            return None  # private modules are never generated (tools probe __main__, _version)
         spec = _bootstrap.ModuleSpec(
             name, StoredLoader(name, path), origin=path, is_package=True
         )
