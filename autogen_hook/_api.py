@@ -17,6 +17,7 @@ from ._finder import FINDER, caller_dir, generatable
 from ._pipeline import ensure
 from ._request import Request
 from ._result import GenerationResult
+from . import providers
 from ._settings import Settings, _as_provider, project_root_of, resolve
 
 
@@ -63,7 +64,7 @@ def _prepare(
 ) -> tuple[Request, Settings, tuple[str, ...] | None]:
     settings = resolve(project_root_of(caller_dir()), FINDER.overrides)
     namespace, dot, rest = module.partition(".")
-    if namespace != settings.namespace or not dot or not all(p.isidentifier() for p in rest.split(".")):
+    if namespace != settings.namespace or not dot or not all(generatable(p) for p in rest.split(".")):
         raise SettingsError(
             f"module: expected a dotted name inside the namespace {settings.namespace!r} "
             f"such as '{settings.namespace}.textutils', got {module!r}",
@@ -74,6 +75,8 @@ def _prepare(
     if bad:
         raise SettingsError(f"names: expected public identifiers, got {bad!r}", module=module)
     chain = None if provider is None else _as_provider(provider, "generate(provider=...)")
+    if chain is not None:
+        providers.check(chain, "generate(provider=...)")
     request = Request(
         module=module,
         names=tuple(names),

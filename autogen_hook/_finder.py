@@ -297,6 +297,8 @@ def install(**settings: object) -> Installation:
     Raises SettingsError at once for an unknown setting or a bad value.
     """
     _settings.check_overrides(settings)
+    if "provider" in settings or "routes" in settings:  # a typo fails where it was written
+        _check_providers(settings)
     previous = dict(FINDER.overrides)
     was_installed = FINDER in sys.meta_path
     FINDER.overrides.update(settings)
@@ -306,6 +308,17 @@ def install(**settings: object) -> Installation:
         FINDER._warned.add(namespace)
         warn_shadowed(namespace)
     return Installation(previous, was_installed)
+
+
+def _check_providers(settings: dict[str, object]) -> None:
+    from . import providers
+
+    where = "install(provider=...)"
+    if "provider" in settings:
+        providers.check(_settings.FIELDS["provider"][0](settings["provider"], where), where)
+    routes = _settings.FIELDS["routes"][0](settings.get("routes", {}), "install(routes=...)")
+    for pattern, chain in routes.items():
+        providers.check(chain, f"install(routes=...) {pattern!r}")
 
 
 def _owned_elsewhere(namespace: str) -> bool:

@@ -42,9 +42,18 @@ _log = logging.getLogger("autogen_hook")
 
 
 def provider_chain(module: str, settings: Settings) -> tuple[str, ...]:
-    """Providers to ask for ``module``: the most specific matching route, else ``provider``."""
+    """Providers to ask for ``module``: the most specific matching route, else ``provider``.
+
+    Unknown provider names are refused here, naming where they were set.
+    """
     matches = [p for p in settings.routes if fnmatch.fnmatchcase(module, p)]
-    return settings.routes[max(matches, key=len)] if matches else settings.provider
+    if matches:
+        pattern = max(matches, key=len)
+        chain, where = settings.routes[pattern], f"{settings.sources['routes']} {pattern!r}"
+    else:
+        chain, where = settings.provider, settings.sources.get("provider", "provider (default)")
+    providers.check(chain, where)
+    return chain
 
 
 async def ask(

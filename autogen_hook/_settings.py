@@ -157,9 +157,10 @@ _MERGED = ("descriptions", "routes")  # tables: later sources add keys instead o
 class Settings:
     """One validated set of settings for one project."""
 
-    __slots__ = ("project_root", *FIELDS)
+    __slots__ = ("project_root", "sources", *FIELDS)
 
     project_root: str
+    sources: dict[str, str]  # setting -> where its value came from, for settings not left default
     provider: tuple[str, ...]
     model: str | None
     namespace: str
@@ -196,10 +197,12 @@ def resolve(project_root: str, overrides: Mapping[str, object] | None = None) ->
     """Build validated settings for ``project_root`` from every source, later winning."""
     settings = Settings()
     settings.project_root = project_root
+    settings.sources = {}
     layers = _layers(project_root, overrides or {})
     for name, (parse, default) in FIELDS.items():
         value = default
         for where, raw, base in layers.get(name, ()):
+            settings.sources[name] = where
             parsed = parse(raw, where)
             if name == "cache_dir" and parsed is not None:
                 parsed = os.path.join(base, parsed)

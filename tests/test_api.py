@@ -106,7 +106,7 @@ def test_provider_argument_overrides_the_setting(project: Project, llm: FakeLLM)
             "except ImportError as e:\n    print(type(e).__name__, e)\n"
         )
     )
-    assert out.startswith("SettingsError provider: unknown provider 'nosuch'")
+    assert out.startswith("SettingsError generate(provider=...): unknown provider 'nosuch'")
 
 
 def test_generate_rejects_names_it_cannot_store(project: Project) -> None:

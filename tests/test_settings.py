@@ -152,3 +152,31 @@ def test_routes_are_parsed_into_provider_chains_and_checked(tmp_path: Path) -> N
 def test_numbers_that_are_not_usable_are_refused(tmp_path: Path, name: str, value: object) -> None:
     with pytest.raises(SettingsError, match=rf"install\({name}=\.\.\.\): expected a"):
         resolve(str(tmp_path), {name: value})
+
+
+def test_unknown_providers_are_named_with_where_they_were_set(project: Project) -> None:
+    out = ok(
+        project.run(
+            """
+            import autogen_hook
+            for attempt in (lambda: autogen_hook.install(provider="nope"),
+                            lambda: autogen_hook.install(routes={"autogen.r.*": "openai,nope"}),
+                            lambda: autogen_hook.generate("autogen.t", ["f"], provider="nope")):
+                try:
+                    attempt()
+                except autogen_hook.SettingsError as exc:
+                    print(str(exc).split(";")[0])
+            try:
+                from autogen.t import f
+            except ImportError as exc:
+                print(type(exc).__name__, str(exc).split(";")[0])
+            """,
+            env={"AUTOGEN_HOOK_PROVIDER": "opnai"},
+        )
+    )
+    assert out.splitlines() == [
+        "install(provider=...): unknown provider 'nope'",
+        "install(routes=...) 'autogen.r.*': unknown provider 'nope'",
+        "generate(provider=...): unknown provider 'nope'",
+        "SettingsError AUTOGEN_HOOK_PROVIDER: unknown provider 'opnai'",
+    ]

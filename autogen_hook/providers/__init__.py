@@ -34,6 +34,7 @@ __all__ = [
     "Provider",
     "Usage",
     "available",
+    "check",
     "get",
 ]
 
@@ -49,6 +50,17 @@ _instances: dict[tuple[str, ...], Provider] = {}
 def available() -> list[str]:
     """Names of every provider that can be chosen."""
     return sorted({*_BUILTIN, *(ep.name for ep in _entry_points())})
+
+
+def check(chain: tuple[str, ...], where: str) -> None:
+    """Raise SettingsError, naming ``where`` the chain was set, if it names an unknown provider."""
+    for entry in chain:
+        name = entry.partition(":")[0]
+        if name not in _BUILTIN and name not in available():
+            raise SettingsError(
+                f"{where}: unknown provider {name!r}; available: {', '.join(available())}. "
+                f"Third-party providers register under the {ENTRY_POINT_GROUP!r} entry-point group."
+            )
 
 
 def get(name: str) -> Provider:
