@@ -88,7 +88,7 @@ def test_malformed_answer_is_a_response_error(project: Project, llm: FakeLLM) ->
 
 def test_unknown_provider_is_a_settings_error(project: Project) -> None:
     out = report(project, AUTOGEN_HOOK_PROVIDER="nosuch")
-    assert out.startswith("SettingsError | provider: unknown provider 'nosuch'")
+    assert out.startswith("SettingsError | AUTOGEN_HOOK_PROVIDER: unknown provider 'nosuch'")
     assert "openai" in out
 
 
@@ -97,3 +97,12 @@ def test_a_server_that_never_answers_times_out(project: Project, llm: FakeLLM) -
     out = report(project, AUTOGEN_HOOK_TIMEOUT="0.5")
     assert out.startswith("ProviderUnavailableError | the request to openai")
     assert "timed out" in out
+
+
+def test_a_base_url_without_a_scheme_is_a_settings_error_not_an_outage(
+    project: Project, llm: FakeLLM
+) -> None:
+    out = report(project, OPENAI_BASE_URL="localhost:11434/v1", AUTOGEN_HOOK_RETRIES="3")
+    assert out.startswith("SettingsError")
+    assert "OPENAI_BASE_URL: expected an http:// or https:// URL" in out
+    assert llm.chat_requests() == []

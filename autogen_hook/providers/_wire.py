@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from .._errors import ProviderError, ProviderResponseError, ProviderUnavailableError
+from .._errors import ProviderError, ProviderResponseError, ProviderUnavailableError, SettingsError
 from ._base import Completion, CompletionRequest, Progress, ProgressCallback
 from ._http import check_status, http_error, request_timeout, unavailable
 from ._sse import ServerSentEvent, iter_events
@@ -56,7 +56,11 @@ class Service:
         cls, provider: str, base_variable: str, default_base_url: str, credential: str, api: str
     ) -> Service:
         """The service whose base URL is ``base_variable``'s value, else ``default_base_url``."""
-        base_url = (os.environ.get(base_variable) or default_base_url).rstrip("/")
+        base_url = (os.environ.get(base_variable) or default_base_url).strip().rstrip("/")
+        if not base_url.lower().startswith(("http://", "https://")):
+            raise SettingsError(  # retrying would not help
+                f"{base_variable}: expected an http:// or https:// URL of {api}, got {base_url!r}"
+            )
         return cls(provider, base_url, base_variable, credential, api)
 
     def unreachable(self, exc: httpx.HTTPError, url: str) -> ProviderUnavailableError:
