@@ -59,6 +59,11 @@ def provide(module_name: str, name: str) -> object:
     with _cycle_guard(module_name):
         try:
             result = _runtime.run(ensure(request, settings))
+        except NotGeneratedError as exc:
+            if name in statement:
+                raise exc.with_traceback(None) from None
+            # an attribute access, not an import: hasattr() and getattr(m, n, default) work offline
+            raise AttributeError(str(exc), name=name, obj=module) from None
         except AutogenHookError as exc:  # the message says it all; drop the event-loop frames
             raise exc.with_traceback(None) from None
     _exec_stored(module, result.path)

@@ -195,6 +195,29 @@ def test_offline_mode_names_the_module_and_how_to_generate_it(
     assert llm.chat_requests() == []
 
 
+def test_offline_attribute_probes_get_attribute_errors(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Code(GOOD))
+    ok(project.run("from autogen.t import f\n"))
+    out = ok(
+        project.run(
+            """
+            import autogen.t as t
+            print(hasattr(t, "g"), getattr(t, "g", "default"), t.f())
+            try:
+                t.g()
+            except AttributeError as exc:
+                print("AttributeError", "no stored source for g" in str(exc))
+            try:
+                from autogen.t import g
+            except ImportError as exc:
+                print(type(exc).__name__)
+            """,
+            env={"AUTOGEN_HOOK_OFFLINE": "1"},
+        )
+    )
+    assert out.split() == ["False", "default", "1", "AttributeError", "True", "NotGeneratedError"]
+
+
 def test_offline_mode_writes_nothing_to_the_store(project: Project, llm: FakeLLM) -> None:
     llm.openai.push(Code(GOOD))
     ok(project.run("from autogen.t import f\n"))
