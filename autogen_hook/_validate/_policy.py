@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+from collections.abc import Iterator
 
 from ._static import Problem
 
@@ -118,20 +119,35 @@ def _check_module_level_values(
     body: list[ast.stmt], aliases: dict[str, str], allow: tuple[str, ...]
 ) -> None:
     """``_gone = os.remove(path)`` acts on import as surely as a bare call does."""
+    for expression in _evaluated_on_import(body):
+        for call in ast.walk(expression):
+            for name, lineno in _used_names(call, aliases):
+                acting = any(_matches(name, rule) for rule in _ACTING) or _dynamic_getattr(call)
+                if acting and not any(_matches(name, a) for a in allow):
+                    raise Problem(
+                        f"line {lineno}: a value computed on import calls {name}, which acts; "
+                        "importing must only define things, so call it inside a function"
+                    )
+
+
+def _evaluated_on_import(body: list[ast.stmt]) -> Iterator[ast.expr]:
+    """Assigned values, default arguments, decorators, base classes, class bodies' values."""
     for node in body:
         if isinstance(node, _VALUE_STATEMENTS) and node.value is not None:
-            for call in ast.walk(node.value):
-                for name, lineno in _used_names(call, aliases):
-                    acting = any(_matches(name, rule) for rule in _ACTING) or _dynamic_getattr(call)
-                    if acting and not any(_matches(name, a) for a in allow):
-                        raise Problem(
-                            f"line {lineno}: the module-level value calls {name}, which acts on "
-                            "import; importing must only define things, so call it inside a function"
-                        )
+            yield node.value
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield from node.decorator_list
+            yield from node.args.defaults
+            yield from (default for default in node.args.kw_defaults if default is not None)
+        elif isinstance(node, ast.ClassDef):
+            yield from node.decorator_list
+            yield from node.bases
+            yield from (keyword.value for keyword in node.keywords)
+            yield from _evaluated_on_import(node.body)
         elif isinstance(node, ast.If) and not _is_main_guard(node):
-            _check_module_level_values(node.body + node.orelse, aliases, allow)
+            yield from _evaluated_on_import(node.body + node.orelse)
         elif isinstance(node, ast.Try):
-            _check_module_level_values(node.body + node.orelse + node.finalbody, aliases, allow)
+            yield from _evaluated_on_import(node.body + node.orelse + node.finalbody)
 
 
 def _dynamic_getattr(node: ast.AST) -> bool:
