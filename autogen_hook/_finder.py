@@ -119,7 +119,7 @@ class HookFinder:
 
     def __init__(self) -> None:
         self.overrides: dict[str, object] = {}
-        self.roots: dict[str, str] = {}  # namespace -> project root it was opened for
+        self.projects: dict[str, str] = {}  # module -> root of the project it was imported for
         self._warned: set[str] = set()
 
     def find_spec(
@@ -131,7 +131,7 @@ class HookFinder:
         project = _settings.project_root_of(caller_dir())
         if not self._serves(name, project):
             return None
-        self.roots[name] = project
+        self.projects[name] = project
         # a loader by protocol: subclassing importlib.abc.Loader would import importlib.abc here
         return _bootstrap.ModuleSpec(name, _RootLoader, is_package=True)  # type: ignore[arg-type]
 
@@ -146,16 +146,18 @@ class HookFinder:
             return False
 
     def settings_for(self, module_name: str) -> _settings.Settings:
-        """Validated settings for the project whose namespace holds ``module_name``."""
-        top = module_name.partition(".")[0]
-        return _settings.resolve(self.roots[top], self.overrides)
+        """Validated settings of the project ``module_name`` was imported for."""
+        return _settings.resolve(self.projects[module_name], self.overrides)
 
     def _submodule_spec(self, name: str, top: str) -> Any:
         root = sys.modules.get(top)
         if root is None or getattr(root.__spec__, "loader", None) is not _RootLoader:
             self._warn_if_shadowed(top)
             return None
-        if top not in self.roots or self.settings_for(name).disable:
+        if top not in self.projects:
+            return None
+        self.projects[name] = self._project_of(name, top)
+        if self.settings_for(name).disable:
             return None
         parts = name.split(".")[1:]
         if not all(_nameable(part) for part in parts):
@@ -175,6 +177,14 @@ class HookFinder:
         )
         spec.has_location = os.path.exists(path)
         return spec
+
+    def _project_of(self, name: str, top: str) -> str:
+        """The importing file's project if it serves this namespace too, else the parent
+        package's: a process may import generated modules for several projects."""
+        project = _settings.project_root_of(caller_dir())
+        if self._serves(top, project):
+            return project
+        return self.projects[name.rpartition(".")[0]]
 
     def _warn_if_shadowed(self, top: str) -> None:
         """A real package owns our namespace name: stay out of its way, and say so once."""
@@ -239,9 +249,13 @@ def _is_boot(code: CodeType) -> bool:
 
 
 def caller_dir() -> str:
-    """Directory of the importing file; the cwd in a REPL or for ``python -c``."""
+    """Directory of the importing file. Without one: the main script's (a multiprocessing
+    child unpickling a generated function runs the parent's script as ``__main__``), else
+    the cwd (a REPL, ``python -c``)."""
     frame = caller_frame()
     filename = frame.f_code.co_filename if frame is not None else ""
+    if not filename or filename.startswith("<"):
+        filename = getattr(sys.modules.get("__main__"), "__file__", None) or ""
     if filename and not filename.startswith("<"):
         return os.path.dirname(os.path.abspath(filename))
     return os.getcwd()

@@ -207,3 +207,46 @@ def test_a_project_inside_the_interpreters_prefix_is_still_the_callers(
         assert "from autogen.t import f" in llm.chat_requests()[0].body["messages"][-1]["content"]
     finally:
         shutil.rmtree(app, ignore_errors=True)
+
+
+def test_a_spawned_child_unpickling_a_generated_function_uses_the_parents_store(
+    project: Project, llm: FakeLLM, tmp_path: Path
+) -> None:
+    llm.openai.push(Code('def f() -> int:\n    """One."""\n    return 1\n'))
+    main = project.write(
+        "main.py",
+        """
+        import multiprocessing
+
+        def call(function):
+            return function()
+
+        if __name__ == "__main__":  # the child imports autogen.pk only to unpickle f
+            from autogen.pk import f
+
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                print(pool.apply(call, (f,)))
+        """,
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run([sys.executable, str(main)], cwd=elsewhere, env=project.env,
+                            capture_output=True, text=True, timeout=60)
+    assert ok(result).strip() == "1"
+    assert len(llm.chat_requests()) == 1 and not (elsewhere / ".autogen").exists()
+
+
+def test_each_file_gets_the_store_and_settings_of_its_own_project(
+    project: Project, llm: FakeLLM, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    (other / "lib").mkdir(parents=True)
+    (other / "pyproject.toml").write_text('[project]\nname = "b"\n\n[tool.autogen-hook]\nmodel = "model-of-b"\n')
+    (other / "lib" / "libb.py").write_text("from autogen.bstuff import g\n")
+    llm.openai.push(Code('def f() -> int:\n    """One."""\n    return 1\n'),
+                    Code('def g() -> int:\n    """Two."""\n    return 2\n'))
+    out = ok(project.run(f"import sys\nfrom autogen.astuff import f\nsys.path.insert(0, {str(other / 'lib')!r})\n"
+                         "import libb\nprint(f(), libb.g())\n"))
+    assert out.strip() == "1 2"
+    assert (project.store / "astuff.py").exists() and (other / ".autogen" / "bstuff.py").exists()
+    assert [r.body["model"] for r in llm.chat_requests()] == ["gpt-4o-mini", "model-of-b"]
