@@ -52,12 +52,33 @@ class _RootLoader:
         module.__getattr__ = __getattr__  # type: ignore[method-assign]
 
 
+_CHECKED_HASH = (0b11).to_bytes(4, "little")  # pyc flags: hash-based, checked against the source
+
+
 class StoredLoader(_external.SourceFileLoader):
     """Loads a namespace module from its stored ``.py`` file, if there is one yet.
 
     Subclassing SourceFileLoader keeps everything Python does for source files:
     bytecode caching, ``inspect.getsource``, tracebacks with real lines.
     """
+
+    def get_data(self, path: str) -> bytes:
+        """Only checked-hash bytecode counts: a committed or hand-edited module can keep the
+        size and mtime that timestamp bytecode trusts (``cp -p``, a checkout in the same second)."""
+        data: bytes = super().get_data(path)
+        if path.endswith(".pyc") and data[4:8] != _CHECKED_HASH:
+            raise OSError("timestamp bytecode is not trusted for stored modules")  # recompiled
+        return data
+
+    def _cache_bytecode(self, source_path: str, bytecode_path: str, data: bytes) -> None:
+        """Write what Python compiled as checked-hash bytecode rather than timestamped."""
+        if data[4:8] != _CHECKED_HASH:
+            import _imp
+
+            key = int.from_bytes(_external.MAGIC_NUMBER, "little")
+            digest = _imp.source_hash(key, super().get_data(source_path))
+            data = data[:4] + _CHECKED_HASH + digest + data[16:]
+        super()._cache_bytecode(source_path, bytecode_path, data)  # type: ignore[misc]  # not in typeshed
 
     def exec_module(self, module: ModuleType) -> None:
         if os.path.exists(self.path):

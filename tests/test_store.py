@@ -250,3 +250,16 @@ def test_each_file_gets_the_store_and_settings_of_its_own_project(
     assert out.strip() == "1 2"
     assert (project.store / "astuff.py").exists() and (other / ".autogen" / "bstuff.py").exists()
     assert [r.body["model"] for r in llm.chat_requests()] == ["gpt-4o-mini", "model-of-b"]
+
+
+def test_a_stored_module_edited_without_changing_size_or_mtime_is_not_stale(project: Project) -> None:
+    """Stores are committed and copied (cp -p, checkouts): timestamp bytecode would be trusted."""
+    pinned = project.write(".autogen/pinned.py", "VALUE = 1\n")
+    stamp = pinned.stat()
+    script = "from autogen.pinned import VALUE\nprint(VALUE)\n"
+    assert ok(project.run(script, env={"AUTOGEN_HOOK_OFFLINE": "1"})).strip() == "1"
+    pyc = next((project.store / "__pycache__").glob("pinned.*.pyc"))
+    assert struct.unpack("<I", pyc.read_bytes()[4:8])[0] == 0b11  # checked-hash bytecode
+    pinned.write_text("VALUE = 2\n")
+    os.utime(pinned, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert ok(project.run(script, env={"AUTOGEN_HOOK_OFFLINE": "1"})).strip() == "2"
