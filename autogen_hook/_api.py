@@ -12,7 +12,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from . import _runtime
-from ._errors import SettingsError
+from ._errors import InvalidNameError, SettingsError
 from ._finder import FINDER, caller_dir, generatable
 from ._pipeline import ensure
 from ._request import Request
@@ -64,16 +64,20 @@ def _prepare(
 ) -> tuple[Request, Settings, tuple[str, ...] | None]:
     settings = resolve(project_root_of(caller_dir()), FINDER.overrides)
     namespace, dot, rest = module.partition(".")
-    if namespace != settings.namespace or not dot or not all(generatable(p) for p in rest.split(".")):
+    if namespace != settings.namespace or not dot:
         raise SettingsError(
             f"module: expected a dotted name inside the namespace {settings.namespace!r} "
             f"such as '{settings.namespace}.textutils', got {module!r}",
             module=module,
         )
     names = (names,) if isinstance(names, str) else tuple(names)
-    bad = [n for n in names if not generatable(n)]
+    bad = [n for n in (*rest.split("."), *names) if not generatable(n)]
     if bad:
-        raise SettingsError(f"names: expected public identifiers, got {bad!r}", module=module)
+        raise InvalidNameError(
+            f"cannot generate {bad!r} in {module!r}: module parts and names must be public "
+            "identifiers (no leading underscore) that are not keywords.",
+            module=module,
+        )
     chain = None if provider is None else _as_provider(provider, "generate(provider=...)")
     if chain is not None:
         providers.check(chain, "generate(provider=...)")

@@ -168,7 +168,11 @@ class HookFinder:
 
     def settings_for(self, module_name: str) -> _settings.Settings:
         """Validated settings of the project ``module_name`` was imported for."""
-        return _settings.resolve(self.projects[module_name], self.overrides)
+        try:
+            return _settings.resolve(self.projects[module_name], self.overrides)
+        except ImportError as exc:  # SettingsError: say which import it spoiled
+            exc.name = exc.name or module_name
+            raise
 
     def _submodule_spec(self, name: str, top: str) -> Any:
         root = sys.modules.get(top)

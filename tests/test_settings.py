@@ -154,6 +154,16 @@ def test_numbers_that_are_not_usable_are_refused(tmp_path: Path, name: str, valu
         resolve(str(tmp_path), {name: value})
 
 
+def test_a_bad_setting_met_by_an_import_names_the_module(project: Project) -> None:
+    out = ok(
+        project.run(
+            "try:\n    from autogen.t import f\nexcept ImportError as exc:\n    print(type(exc).__name__, exc.name)\n",
+            env={"AUTOGEN_HOOK_TIMEOUT": "soon"},
+        )
+    )
+    assert out.split() == ["SettingsError", "autogen.t"]
+
+
 def test_unknown_providers_are_named_with_where_they_were_set(project: Project) -> None:
     out = ok(
         project.run(
