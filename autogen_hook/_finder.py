@@ -221,16 +221,27 @@ class HookFinder:
 
 
 def warn_shadowed(namespace: str) -> None:
+    """Warn once, pointing at the user's line that imported or installed, not at importlib."""
     import warnings
 
     origin = getattr(sys.modules.get(namespace), "__file__", None) or "an installed package"
-    warnings.warn(
+    message = (
         f"autogen-hook: the name {namespace!r} belongs to a real package ({origin}), so the "
         f"hook does not serve it. Choose another namespace with the 'namespace' setting "
         f"(AUTOGEN_HOOK_NAMESPACE=gen, or namespace = \"gen\" under [tool.autogen-hook]) "
-        f"and import from it instead.",
+        f"and import from it instead."
+    )
+    frame = caller_frame()
+    if frame is None:
+        warnings.warn(message, UserWarning, stacklevel=2)
+        return
+    warnings.warn_explicit(
+        message,
         UserWarning,
-        stacklevel=2,
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module=frame.f_globals.get("__name__"),
+        registry=frame.f_globals.setdefault("__warningregistry__", {}),
     )
 
 
