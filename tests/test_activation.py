@@ -176,7 +176,7 @@ def test_real_package_owning_the_namespace_wins_with_one_warning(
     assert ok(result).split() == ["True", "ModuleNotFoundError", "ModuleNotFoundError"]
     assert result.stderr.count("belongs to a real package") == 1
     assert "AUTOGEN_HOOK_NAMESPACE" in result.stderr
-    assert result.stderr.startswith(f"{project.root / 'main.py'}:6: UserWarning")  # the user's line
+    assert result.stderr.startswith(f"{project.root / 'main.py'}:7: UserWarning")  # the user's line
     assert llm.chat_requests() == []
 
 
