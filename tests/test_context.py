@@ -135,9 +135,50 @@ def test_redaction_keeps_the_code_shape_and_line_numbers() -> None:
     assert 'DATABASE_URL = "postgres://shop:[REDACTED password]@db.internal:5432/shop"' in text
 
 
-def test_ordinary_strings_are_left_alone() -> None:
-    text = 'author = "Jane"\nname = "sk-short"\ncolor = "AKIA"\nif token == "x":\n    pass\n'
-    assert redact(text) == text
+def test_ordinary_code_is_left_alone() -> None:
+    assert redact(secrets_corpus.ORDINARY) == secrets_corpus.ORDINARY
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["DB_PASS", "SMTP_PW", "passwd", "pwd", "credentials", "private", "apiKey", "X-Auth-Token",
+     "Authorization", "authToken", "DBPassword", "session_cookie", "client_secret"],
+)
+def test_names_that_look_like_secrets_have_their_values_redacted(name: str) -> None:
+    assert redact(f'{name} = "v4lue-1"') == f'{name} = "[REDACTED secret]"'
+
+
+@pytest.mark.parametrize("name", ["monkey", "keyboard", "tokenizer", "author", "compass", "bypass"])
+def test_words_that_merely_contain_a_secret_word_are_not_secret_names(name: str) -> None:
+    assert redact(f'{name} = "v4lue-1"') == f'{name} = "v4lue-1"'
+
+
+TRICKY = (  # (code, as redacted): code around secret-looking names that is no secret, or only partly
+    ('@override_settings(SECRET_KEY=b"x7")', '@override_settings(SECRET_KEY=b"[REDACTED secret]")'),
+    ("with self.settings(PASSWORD_RESET_TIMEOUT=60 * 60):", None),
+    ('    """Return a `Cookie:` header\'s fields."""', None),
+    ('def ask(prompt="Password: "):', None),
+    ("try:\n    pass\nexcept KeyError:\n    raise Missing(\"no such command\")", None),
+    ("    return '<%s token: \"%s\">' % (name, token)", None),
+    ('# matches some_token="with spaces" (and more\nX = ("a", "b")', '# matches some_token="[REDACTED secret]" (and more\nX = ("a", "b")'),
+    ('key = key.split("__", 1)[0]', None),
+    ('api_key = settings.get("API_KEY") or cfg["api_key"]', None),
+    ('confirmed = data.pop("password2", None) != "false"', None),
+    ('password = forms.CharField(label="Password", widget=Input(attrs={"a": "b"}))', None),
+    ('auth = HTTPBasicAuth("admin", "hunter2")', 'auth = HTTPBasicAuth("[REDACTED secret]", "[REDACTED secret]")'),
+    ('password: str = Field(default="hunter2", title="Password")', 'password: str = Field(default="[REDACTED secret]", title="Password")'),
+    ('TOKEN = "t0k3n" if production else "dev"', 'TOKEN = "[REDACTED secret]" if production else "[REDACTED secret]"'),
+)
+
+
+@pytest.mark.parametrize("code, redacted", TRICKY)
+def test_redaction_takes_the_value_and_nothing_else(code: str, redacted: str | None) -> None:
+    assert redact(code) == (redacted or code)
+
+
+def test_a_secret_name_in_prose_redacts_no_more_than_its_line() -> None:
+    text = f'"""Checkout. Key: {secrets_corpus.STRIPE}"""\nTAX = "0.2"\n'
+    assert redact(text) == '"""Checkout. Key: [REDACTED stripe-key]"""\nTAX = "0.2"\n'
 
 
 # --- repo map: ranking, budget, files --------------------------------------------------------

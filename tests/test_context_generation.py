@@ -81,22 +81,19 @@ def test_no_secret_reaches_the_model(project: Project, llm: FakeLLM) -> None:
     project.write("shop/private.py", f'def signing_value() -> str:\n    return "{ignored_only}"\n')
     subprocess.run(["git", "init", "-q"], cwd=project.root, check=True)
     llm.openai.push(Code('def charge(*args: object, **kwargs: object) -> str:\n    """Charge."""\n    return "ok"\n'))
+    names = ", ".join(corpus.NAMES)
     caller = f'''
         """Billing entry point. Staging JWT: {corpus.JWT}"""
         from shop import settings
-        from shop.settings import (
-            ADMIN_PASSWORD, DATABASE_URL, GITHUB_TOKEN, MAPS, OPENAI_API_KEY, SIGNING_KEY,
-            STRIPE, SLACK_BOT, SESSION, anthropic_key, aws_secret_access_key, AWS_ACCESS_KEY_ID,
-        )
+        from shop.settings import ({names})
         from shop.private import signing_value
         from autogen.billing import charge
 
         LOCAL_KEY = "{corpus.ANTHROPIC}"
         from_env_file = None  # a name the project defines only in .env.production.py
-        print(charge(OPENAI_API_KEY, DATABASE_URL, SIGNING_KEY, STRIPE, SLACK_BOT, SESSION, MAPS,
-                     anthropic_key, aws_secret_access_key, AWS_ACCESS_KEY_ID, GITHUB_TOKEN,
-                     ADMIN_PASSWORD, LOCAL_KEY, signing_value, from_env_file,
-                     password="{corpus.ADMIN_PASSWORD}", dsn="{corpus.DATABASE_URL}"))
+        print(charge({names}, LOCAL_KEY, signing_value, from_env_file,
+                     password="{corpus.ADMIN_PASSWORD}", dsn="{corpus.DATABASE_URL}",
+                     auth=("admin", "{corpus.AUTH_TUPLE}")))
     '''
     assert ok(project.run(caller)).strip() == "ok"
     [request] = llm.chat_requests()
