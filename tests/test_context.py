@@ -20,7 +20,7 @@ from autogen_hook._cli import main
 from autogen_hook._request import CallerSite, Request
 from autogen_hook._settings import Settings, resolve
 from autogen_hook.context import Context, collect, estimate_tokens
-from autogen_hook.context import _grammars
+from autogen_hook.context import _grammars, _repomap
 from autogen_hook.context._caller import analyse
 from autogen_hook.context._files import source_files
 from autogen_hook.context._rank import personalised_pagerank
@@ -290,15 +290,38 @@ def test_a_reused_listing_still_sees_added_removed_and_newly_ignored_files(
     assert indexed() == before - {"shop/models.py"}  # an edited ignore rule, no directory changed
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def _forget_open_indexes() -> None:
+    """Close the indexes this process keeps open, so the next request opens the file anew."""
+    for index in _repomap._indexes.values():
+        index.db.close()
+    _repomap._indexes.clear()
+
+
+def _damage(database: Path, damage: str) -> None:
+    """Damage the index file: random bytes, cut short, a schema that is not UTF-8, rows that are
+    not JSON."""
+    data = database.read_bytes()
+    if damage in ("garbage", "truncated"):
+        database.write_bytes(os.urandom(4096) if damage == "garbage" else data[: len(data) // 3])
+        return
+    with sqlite3.connect(database) as db:
+        if damage == "garbled-schema":
+            db.execute("PRAGMA writable_schema = ON")
+            db.execute("UPDATE sqlite_master SET sql = CAST(X'435245415445205441424c452066696c657320dd' AS TEXT)"
+                       " WHERE name = 'files'")
+        else:
+            db.execute("UPDATE files SET refs = '{not json'")
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "garbled-schema", "garbled-rows"])
 def test_a_corrupt_index_is_rebuilt_with_a_warning(
     shop: Path, damage: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = settings_for(shop)
     expected = collect(request_for(shop), settings).snippets
     database = shop / ".autogen" / ".index" / "tags.sqlite3"
-    data = database.read_bytes()
-    database.write_bytes(os.urandom(4096) if damage == "garbage" else data[: len(data) // 3])
+    _forget_open_indexes()  # as a new process would find it
+    _damage(database, damage)
     with caplog.at_level(logging.WARNING, logger="autogen_hook"):
         rebuilt = collect(request_for(shop), settings)
     assert rebuilt.snippets == expected

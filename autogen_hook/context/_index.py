@@ -110,11 +110,62 @@ def _text(node: Node) -> str:
     return node.text.decode("utf-8", "replace") if node.text is not None else ""
 
 
+class Database:
+    """The index's SQLite connection, every failure reported as sqlite3.DatabaseError.
+
+    A damaged file can make the driver fail in other ways (a garbled schema makes
+    it raise UnicodeDecodeError); reported as sqlite3.Error, any of them leads to
+    the index being deleted and rebuilt. Queries return their rows at once, so
+    that reading them is covered too.
+    """
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        with _damage_is_database_error():
+            return self._connection.execute(sql, parameters).fetchall()
+
+    def first(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        """The first row of a query, or None."""
+        rows = self.execute(sql, parameters)
+        return rows[0] if rows else None
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with _damage_is_database_error():
+            self._connection.executemany(sql, rows)
+
+    def executescript(self, script: str) -> None:
+        with _damage_is_database_error():
+            self._connection.executescript(script)
+
+    def __enter__(self) -> Database:
+        self._connection.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        with _damage_is_database_error():
+            self._connection.__exit__(*exc_info)
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+@contextlib.contextmanager
+def _damage_is_database_error() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged file makes the driver raise
+        raise sqlite3.DatabaseError(f"damaged index ({type(exc).__name__}: {exc})") from exc
+
+
 class Index:
     """An open index of one project. Kept open for the life of the process (see _repomap):
     ``lock`` serialises the threads that use it."""
 
-    def __init__(self, db: sqlite3.Connection, root: str) -> None:
+    def __init__(self, db: Database, root: str) -> None:
         self.db = db
         self.root = root
         self.definers: dict[str, list[Definition]] = {}
@@ -156,7 +207,7 @@ class Index:
         """
         rows = self._saved_rows()
         if rows is None:
-            rows = self.db.execute("SELECT path, name, kind, line, end_line FROM defs").fetchall()
+            rows = self.db.execute("SELECT path, name, kind, line, end_line FROM defs")
             with self.db:
                 self.db.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('definitions', ?)", (marshal.dumps(rows),)
@@ -177,10 +228,10 @@ class Index:
 
     def summary(self, definition: Definition) -> tuple[bool, str | None]:
         """(found, text) of the rendering cached for ``definition``; text None: not renderable."""
-        row = self.db.execute(
+        row = self.db.first(
             "SELECT text FROM summaries WHERE path = ? AND name = ? AND line = ?",
             (definition.path, definition.name, definition.line),
-        ).fetchone()
+        )
         return (True, row[0]) if row else (False, None)
 
     def remember(self, definition: Definition, text: str | None) -> None:
@@ -192,8 +243,9 @@ class Index:
 
     def references(self, path: str) -> dict[str, int]:
         """Names ``path`` refers to, with counts ({} for a file not in the index)."""
-        row = self.db.execute("SELECT refs FROM files WHERE path = ?", (path,)).fetchone()
-        return json.loads(row[0]) if row else {}
+        row = self.db.first("SELECT refs FROM files WHERE path = ?", (path,))
+        with _damage_is_database_error():
+            return json.loads(row[0]) if row else {}
 
     def referencing(self, names: Iterable[str]) -> list[str]:
         """Files that refer to any of ``names``."""
@@ -244,14 +296,15 @@ class Index:
         )
 
 
-def connect(path: str) -> sqlite3.Connection:
-    """Open (or create) the cache at ``path``; raises sqlite3.DatabaseError if it is corrupt."""
+def connect(path: str) -> Database:
+    """Open (or create) the cache at ``path``; raises sqlite3.DatabaseError if it is damaged."""
     if path != ":memory:":
         os.makedirs(os.path.dirname(path), exist_ok=True)
-    db = sqlite3.connect(path, timeout=10, check_same_thread=False)
+    connection = sqlite3.connect(path, timeout=10, check_same_thread=False)
+    db = Database(connection)
     try:
         db.execute("PRAGMA synchronous = OFF")  # a cache: a crash costs a rebuild, not data
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+        version = db.first("PRAGMA user_version")[0]
         stale = version != SCHEMA or _meta(db, "version") != _version()
         with db:
             if stale:
@@ -263,7 +316,7 @@ def connect(path: str) -> sqlite3.Connection:
             db.execute(f"PRAGMA user_version = {SCHEMA}")
             db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (_version(),))
     except BaseException:
-        db.close()
+        connection.close()
         raise
     return db
 
@@ -278,8 +331,8 @@ def _version() -> str:
     return digest.hexdigest()[:16]
 
 
-def _meta(db: sqlite3.Connection, key: str) -> Any:
+def _meta(db: Database, key: str) -> Any:
     with contextlib.suppress(sqlite3.OperationalError):  # no meta table yet
-        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = db.first("SELECT value FROM meta WHERE key = ?", (key,))
         return row[0] if row else None
     return None
