@@ -8,7 +8,9 @@ import logging
 import os
 import sqlite3
 import subprocess
+import sys
 import textwrap
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from autogen_hook.context import Context, collect, estimate_tokens
 from autogen_hook.context import _grammars, _repomap
 from autogen_hook.context._caller import analyse
 from autogen_hook.context._files import source_files
+from autogen_hook.context._history import session_source
 from autogen_hook.context._rank import personalised_pagerank
 from autogen_hook.context._redact import redact
 
@@ -115,6 +118,55 @@ def test_a_syntax_error_elsewhere_in_the_caller_does_not_hide_its_uses() -> None
     )
     caller = analyse(source, "autogen.textutils", ("slugify",))
     assert [(u.line, u.code) for u in caller.uses] == [(6, "slugify(text)")]
+
+
+# --- the interactive session ------------------------------------------------------------------
+
+SITE_READS_PYTHON_HISTORY = sys.version_info >= (3, 13)
+
+
+def _session(
+    monkeypatch: pytest.MonkeyPatch, home: Path, memory: list[str], files: dict[str, bytes]
+) -> str | None:
+    """This session's source as a REPL sees it: readline holding ``memory``, HOME holding ``files``."""
+    for name, data in files.items():
+        (home / name).write_bytes(data)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PYTHON_HISTORY", str(home / "elsewhere_history"))
+    readline = types.SimpleNamespace(
+        get_current_history_length=lambda: len(memory),
+        get_history_item=lambda i: memory[i - 1] if 0 < i <= len(memory) else None,
+    )
+    monkeypatch.setitem(sys.modules, "readline", readline)
+    monkeypatch.delitem(sys.modules, "_pyrepl.readline", raising=False)
+    return session_source("<stdin>")
+
+
+@pytest.mark.parametrize(
+    "memory, history",
+    [
+        (["a = 1", "b = 2", "x = 3"], b"a = 1\nb = 2\n"),
+        (["a = 1", "b = 2", "x = 3"], b"a = 1\nb = 2\nother_session = 1\nmore = 2\n"),  # grown since
+        (["b = 2", "x = 3"], b"a = 1\nb = 2\n"),  # readline keeps fewer entries than the file holds
+        (["print( 1)", "x = 3"], b"_HiStOrY_V2_\nprint(\\0401)\n"),  # libedit's file
+        (["def f():\n    return 1", "x = 3"], b"def f():\r\n    return 1\n"),  # 3.13 REPL's file
+    ],
+    ids=["unchanged", "grown-by-another-session", "kept-fewer", "libedit", "multi-line-entries"],
+)
+def test_the_session_is_what_readline_holds_beyond_the_history_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, memory: list[str], history: bytes
+) -> None:
+    site_file = "elsewhere_history" if SITE_READS_PYTHON_HISTORY else ".python_history"
+    assert _session(monkeypatch, tmp_path, memory, {site_file: history}) == "x = 3"
+
+
+def test_the_history_file_is_the_one_site_reads_on_this_python(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """PYTHON_HISTORY is honoured from 3.13 on; before, site reads ~/.python_history whatever it says."""
+    read, ignored = ("elsewhere_history", ".python_history")[:: 1 if SITE_READS_PYTHON_HISTORY else -1]
+    files = {read: b"earlier = 1\n", ignored: b""}
+    assert _session(monkeypatch, tmp_path, ["earlier = 1", "x = 3"], files) == "x = 3"
 
 
 # --- redaction -------------------------------------------------------------------------------

@@ -123,7 +123,16 @@ def test_a_failing_context_stage_warns_and_the_import_still_works(project: Proje
     assert "Relevant code from this project" not in prompt
 
 
-def test_the_interactive_session_is_the_caller_source(project: Project, llm: FakeLLM, tmp_path: Path) -> None:
+# What another REPL does to the history file when it exits during this session: it appends its input.
+ANOTHER_SESSION_EXITS = (
+    "_ = open(__import__('os').path.expanduser('~/.python_history'), 'a').write('other_' + 'session = 1\\n')"
+)
+
+
+@pytest.mark.parametrize("meanwhile", [(), (ANOTHER_SESSION_EXITS,)], ids=["alone", "another-session-exits"])
+def test_the_interactive_session_is_the_caller_source(
+    project: Project, llm: FakeLLM, tmp_path: Path, meanwhile: tuple[str, ...]
+) -> None:
     """A real ``python`` REPL on a pseudo-terminal, so readline keeps the history."""
     home = tmp_path / "home"
     home.mkdir()
@@ -137,6 +146,7 @@ def test_the_interactive_session_is_the_caller_source(project: Project, llm: Fak
         "        self.x, self.y = x, y",
         "",
         "start = Point(0.0, 0.0)",
+        *meanwhile,
         "from autogen.geometry import distance",
         "print('RESULT', distance(start, Point(3.0, 4.0)))",
         "exit()",
@@ -149,6 +159,7 @@ def test_the_interactive_session_is_the_caller_source(project: Project, llm: Fak
     assert "start = Point(0.0, 0.0)" in prompt
     assert "The importing statement (<stdin>, line 1):\n    from autogen.geometry import distance" in prompt
     assert "previous_session_marker" not in prompt  # earlier sessions stay private
+    assert "other_session" not in prompt  # nor do other sessions' lines
 
 
 def test_ipython_cells_are_the_caller_source(project: Project, llm: FakeLLM) -> None:
