@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -280,7 +281,7 @@ def test_budget_is_respected_by_dropping_entries_from_the_end(shop: Path) -> Non
     assert tiny.tokens <= 20 and tiny.snippets == ()
 
 
-def test_git_ignored_venv_store_secret_and_large_files_are_never_indexed(shop: Path) -> None:
+def test_git_ignored_hidden_venv_store_secret_and_large_files_are_never_indexed(shop: Path) -> None:
     write(shop, {
         ".gitignore": "generated/\n*.local.py\n",
         "generated/big.py": "X = 1\n",
@@ -291,6 +292,8 @@ def test_git_ignored_venv_store_secret_and_large_files_are_never_indexed(shop: P
         ".autogen/pricing.py": "V = 5\n",
         ".env.production.py": "U = 6\n",
         "huge.py": "A = 1\n" * 100_000,
+        ".github/scripts/bot.py": "class ReleaseBot:\n    channel: str\n",
+        ".private/notes.py": "class Scratch:\n    pass\n",
     })
     expected = {"app.py", "shop/__init__.py", "shop/models.py", "shop/views.py"}
     listed = {f.path for f in source_files(str(shop), frozenset({".py"}), (str(shop / ".autogen"),))[0]}
@@ -316,30 +319,72 @@ def test_an_edit_is_seen_and_only_the_changed_file_is_parsed_again(shop: Path) -
     assert "paid: bool = False" in message(edited) and "currency" not in message(edited)
 
 
+def _indexed(root: Path, settings: Settings, caller: str = "app.py") -> set[str]:
+    """The paths the index holds after a request from ``caller``."""
+    collect(request_for(root, caller), settings)
+    database = root / ".autogen" / ".index" / "tags.sqlite3"
+    with sqlite3.connect(database) as db:
+        return {row[0] for row in db.execute("SELECT path FROM files")}
+
+
 @pytest.mark.parametrize("git", [False, True], ids=["walked", "git"])
-def test_a_reused_listing_still_sees_added_removed_and_newly_ignored_files(
+def test_a_reused_listing_sees_every_file_added_removed_renamed_or_newly_ignored(
     shop: Path, git: bool
 ) -> None:
+    write(shop, {
+        "lib/core/base.py": "class Base:\n    pass\n",  # lib/ holds a directory only
+        "data/cache.bin": "ignored\n",  # data/ holds an ignored file only
+        ".gitignore": "*.bin\n",
+    })
     if git:
         subprocess.run(["git", "init", "-q", str(shop)], check=True)
+        subprocess.run(["git", "add", "-A"], cwd=shop, check=True)
     settings = settings_for(shop)
-
-    def indexed() -> set[str]:
-        collect(request_for(shop), settings)
-        database = shop / ".autogen" / ".index" / "tags.sqlite3"
-        with sqlite3.connect(database) as db:
-            return {row[0] for row in db.execute("SELECT path FROM files")}
-
-    before = indexed()
-    (shop / "shop" / "coupons.py").write_text("class Coupon:\n    code: str\n")
-    assert indexed() == before | {"shop/coupons.py"}  # a new file in a listed directory
+    indexed = _indexed(shop, settings)
+    for path in (
+        "shop/coupons.py",  # in a listed directory
+        "billing/invoices/models.py",  # in a new directory of the root
+        "lib/extra/tools.py",  # in a new directory of a directory that holds no file
+        "data/new/loader.py",  # in a new directory of a directory that holds an ignored file only
+    ):
+        write(shop, {path: "class Coupon:\n    code: str\n"})
+        indexed.add(path)
+        assert _indexed(shop, settings) == indexed, path
     (shop / "shop" / "coupons.py").unlink()
-    assert indexed() == before
-    (shop / ".gitignore").write_text(
-        (shop / ".gitignore").read_text() + "\nshop/models.py\n" if (shop / ".gitignore").exists()
-        else "shop/models.py\n"
-    )
-    assert indexed() == before - {"shop/models.py"}  # an edited ignore rule, no directory changed
+    indexed.remove("shop/coupons.py")
+    assert _indexed(shop, settings) == indexed
+    (shop / "billing").rename(shop / "invoicing")
+    indexed = indexed - {"billing/invoices/models.py"} | {"invoicing/invoices/models.py"}
+    assert _indexed(shop, settings) == indexed
+    (shop / ".gitignore").write_text("*.bin\ndata/new/\n")  # (git lists a tracked file even if ignored)
+    assert _indexed(shop, settings) == indexed - {"data/new/loader.py"}  # an edited ignore rule
+
+
+def test_a_named_pipe_is_not_read(shop: Path) -> None:
+    os.mkfifo(shop / "stuck.py")
+    done: list[set[str]] = []
+    worker = threading.Thread(target=lambda: done.append(_indexed(shop, settings_for(shop))), daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert done == [{"app.py", "shop/__init__.py", "shop/models.py", "shop/views.py"}]
+
+
+@pytest.mark.parametrize("git", [False, True], ids=["walked", "git"])
+def test_a_caller_that_is_ignored_still_brings_its_own_definitions(shop: Path, git: bool) -> None:
+    write(shop, {
+        ".gitignore": "scratch/\n",
+        "scratch/try_pricing.py": (
+            "from autogen.pricing import total_price\n\n"
+            "class Basket:\n    unit_price: float\n    quantity: int\n\n"
+            "print(total_price(Basket()))\n"
+        ),
+    })
+    if git:
+        subprocess.run(["git", "init", "-q", str(shop)], check=True)
+    context = collect(request_for(shop, "scratch/try_pricing.py"), settings_for(shop))
+    assert context.files[:1] == ("scratch/try_pricing.py",)
+    assert "    unit_price: float" in message(context)
+    assert "scratch/try_pricing.py" not in _indexed(shop, settings_for(shop))  # only while it calls
 
 
 def _forget_open_indexes() -> None:
@@ -435,9 +480,8 @@ def test_other_languages_are_indexed_when_their_grammars_are_installed(shop: Pat
         assert expected in text
 
 
-def test_missing_grammars_are_skipped_silently(
-    shop: Path, fresh_grammars: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+def _python_grammar_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the optional grammar wheels look not installed."""
     real_find_spec = importlib.util.find_spec
 
     def without_optional(name: str, package: str | None = None) -> object:
@@ -446,12 +490,30 @@ def test_missing_grammars_are_skipped_silently(
         return real_find_spec(name, package)
 
     monkeypatch.setattr(importlib.util, "find_spec", without_optional)
+
+
+def test_missing_grammars_are_skipped_silently(
+    shop: Path, fresh_grammars: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _python_grammar_only(monkeypatch)
     write(shop, OTHER_LANGUAGES)
     with caplog.at_level(logging.DEBUG, logger="autogen_hook"):
         context = collect(request_for(shop), settings_for(shop))
     assert {g.name for g in _grammars.grammars().values()} == {"python"}
     assert context.index is not None and context.index.files == 4  # the Python files only
     assert context.snippets and caplog.text == ""
+
+
+def test_grammars_installed_after_the_first_index_bring_their_files_in(
+    shop: Path, fresh_grammars: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(shop, OTHER_LANGUAGES)
+    with monkeypatch.context() as without:
+        _python_grammar_only(without)
+        assert _indexed(shop, settings_for(shop)) == {"app.py", "shop/__init__.py", "shop/models.py", "shop/views.py"}
+    _grammars.reset()  # the grammars extra is installed now; no directory of the project moved
+    _forget_open_indexes()  # a new process
+    assert _indexed(shop, settings_for(shop)) >= set(OTHER_LANGUAGES)
 
 
 # --- the command -----------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 
 from tree_sitter import Node, QueryCursor
 
-from ._files import Listing, SourceFile, source_files
+from ._files import Listing, SourceFile, read_regular, source_files
 from ._grammars import Grammar, extensions, fingerprint, grammar_for
 
 SCHEMA = 3
@@ -174,17 +174,23 @@ class Index:
         self._loaded = False
         self._listing = self._saved_listing()
 
-    def refresh(self, excluded: Sequence[str]) -> IndexStats:
+    def refresh(self, excluded: Sequence[str], always: Sequence[str] = ()) -> IndexStats:
         """:meth:`update`, then :meth:`load` if anything changed since the last load."""
-        stats = self.update(excluded)
+        stats = self.update(excluded, always)
         if stats.parsed or stats.removed or not self._loaded:
             self.load()
         return stats
 
-    def update(self, excluded: Sequence[str]) -> IndexStats:
-        """Parse new and changed files and forget removed ones."""
+    def update(self, excluded: Sequence[str], always: Sequence[str] = ()) -> IndexStats:
+        """Parse new and changed files and forget removed ones.
+
+        ``excluded``: absolute directories left out (the store); ``always``: files
+        indexed whatever the rules say (the caller's, relative to the root).
+        """
         previous = self._listing
-        listed, self._listing = source_files(self.root, extensions(), tuple(excluded), previous)
+        listed, self._listing = source_files(
+            self.root, extensions(), tuple(excluded), previous, tuple(always)
+        )
         if self._listing is not previous:
             self._save_listing()
         known = {p: (s, m) for p, s, m in self.db.execute("SELECT path, size, mtime_ns FROM files")}
@@ -261,17 +267,17 @@ class Index:
         if value is None:
             return None
         try:
-            paths, mtimes = json.loads(value)
-            return Listing(tuple(paths), dict(mtimes))
+            key, paths, mtimes = json.loads(value)
+            return Listing(str(key), tuple(paths), dict(mtimes))
         except (ValueError, TypeError):
-            return None  # unreadable: the next update lists the tree again
+            return None  # unreadable or of an older format: the next update lists the tree again
 
     def _save_listing(self) -> None:
         assert self._listing is not None
         with self.db:
             self.db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('listing', ?)",
-                (json.dumps([self._listing.paths, self._listing.mtimes]),),
+                (json.dumps([self._listing.key, self._listing.paths, self._listing.mtimes]),),
             )
 
     def _forget(self, paths: list[str]) -> None:
@@ -281,11 +287,9 @@ class Index:
 
     def _store(self, file: SourceFile) -> None:
         grammar = grammar_for(file.path)
-        try:
-            with open(os.path.join(self.root, file.path), "rb") as f:
-                source = f.read()
-        except OSError:
-            return  # vanished or unreadable since it was listed: not indexed, tried again next time
+        source = read_regular(os.path.join(self.root, file.path))
+        if source is None:
+            return  # vanished, replaced or unreadable since it was listed: tried again next time
         found = tags(grammar, source) if grammar is not None else Tags((), {})
         self.db.execute(
             "INSERT INTO files VALUES (?, ?, ?, ?)",
