@@ -96,6 +96,15 @@ def test_caller_analysis_reads_scope_arguments_types_imports_and_docstring() -> 
     assert caller.focus == ("Order", "order", "TAX_RATE", "Decimal")
 
 
+def test_the_docstring_is_found_after_a_shebang_a_coding_cookie_and_comments() -> None:
+    source = (
+        "#!/usr/bin/env python3\n# -*- coding: utf-8 -*-\n# Copyright 2024 Example Corp.\n"
+        '"""Nightly export of invoices."""\nfrom autogen.export import export_invoices\n'
+    )
+    caller = analyse(source, "autogen.export", ("export_invoices",))
+    assert caller.docstring == '"""Nightly export of invoices."""'
+
+
 def test_types_from_constructor_assignment_literal_and_module_alias() -> None:
     source = (
         "import autogen.geo as geo\n"
@@ -106,6 +115,22 @@ def test_types_from_constructor_assignment_literal_and_module_alias() -> None:
     [use] = analyse(source, "autogen.geo", ("distance",)).uses
     assert use.code == "geo.distance(p, 3.5, 'km', cb=helper)"
     assert use.types == (("p", "Point"), ("3.5", "float"), ("'km'", "str"))
+
+
+@pytest.mark.parametrize(
+    "statement, call",
+    [
+        ("from autogen import pricing", "pricing.total_price(order)"),
+        ("from autogen import pricing as pr", "pr.total_price(order)"),
+        ("import autogen.pricing as pr", "pr.total_price(order)"),
+        ("import autogen.pricing", "autogen.pricing.total_price(order)"),
+    ],
+)
+def test_a_use_through_the_module_is_found_however_it_is_imported(statement: str, call: str) -> None:
+    source = f"{statement}\n\ndef checkout(order: Order) -> None:\n    {call}\n"
+    caller = analyse(source, "autogen.pricing", ("total_price",))
+    assert [(u.scope, u.code, u.types) for u in caller.uses] == [("checkout", call, (("order", "Order"),))]
+    assert caller.statement == statement
 
 
 def test_a_syntax_error_elsewhere_in_the_caller_does_not_hide_its_uses() -> None:
