@@ -559,6 +559,16 @@ def test_context_command_prints_the_message_tokens_files_and_redactions(
     assert "tokens (estimate: characters / 4) of a budget of 4000" in out
 
 
+def test_context_command_reads_a_file_in_the_encoding_its_coding_cookie_names(
+    shop: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = "# -*- coding: latin-1 -*-\nfrom autogen.w import weird\nweird('\u00e9t\u00e9')\n"
+    (shop / "latin1.py").write_bytes(source.encode("latin-1"))
+    monkeypatch.chdir(shop)
+    assert main(["context", "autogen.w", "--names", "weird", "--file", "latin1.py"]) == 0
+    assert "line 3:\n    weird('\u00e9t\u00e9')" in capsys.readouterr().out
+
+
 def test_context_command_without_a_file_synthesises_the_statement(
     shop: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -575,7 +585,8 @@ def test_context_command_without_a_file_synthesises_the_statement(
         (["context", "pricing", "--names", "f"], "expected autogen.<name>"),
         (["context", "autogen.x", "--names", "_private"], "--names: expected public Python names"),
         (["context", "autogen.x", "--names", "f", "--file", "missing.py"], "--file: cannot read"),
-        (["context", "autogen.x", "--names", "f", "--budget", "-1"], "context_budget"),
+        (["context", "autogen.x", "--names", "f", "--budget", "-1"], "--budget: expected a whole number >= 0, got -1"),
+        (["context", "autogen.x", "--names", "f", "--file", "bad.py"], "--file: cannot read bad.py"),
     ],
 )
 def test_context_command_rejects_bad_arguments_with_exit_2(
@@ -583,6 +594,7 @@ def test_context_command_rejects_bad_arguments_with_exit_2(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(shop)
+    (shop / "bad.py").write_bytes(b"weird('\xe9t\xe9')\n")  # not UTF-8, and no coding cookie
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
