@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import logging
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -383,6 +385,18 @@ def test_a_reused_listing_sees_every_file_added_removed_renamed_or_newly_ignored
     assert _indexed(shop, settings) == indexed
     (shop / ".gitignore").write_text("*.bin\ndata/new/\n")  # (git lists a tracked file even if ignored)
     assert _indexed(shop, settings) == indexed - {"data/new/loader.py"}  # an edited ignore rule
+
+
+def test_the_index_stores_no_token_of_a_key_format(shop: Path) -> None:
+    write(shop, {"shop/settings.py": secrets_corpus.python_module()})
+    _indexed(shop, settings_for(shop))
+    with sqlite3.connect(shop / ".autogen" / ".index" / "tags.sqlite3") as db:
+        [(refs,)] = db.execute("SELECT refs FROM files WHERE path = 'shop/settings.py'")
+    stored = set(json.loads(refs))
+    keys = [value for value, kind in secrets_corpus.EXPECTED.items() if kind != "secret"]
+    leaked = {t for key in keys for t in re.findall(r"[A-Za-z_][A-Za-z0-9_]{5,}", key)} & stored
+    assert leaked == set()
+    assert {"environ", "getenv", "login", "DRIVER"} <= stored  # the rest of the file is there
 
 
 def test_a_named_pipe_is_not_read(shop: Path) -> None:

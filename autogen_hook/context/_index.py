@@ -6,13 +6,17 @@ file, counted: a lexical scan that costs a fraction of a query pass over the
 whole tree (measured on Django: 0.25 s against 0.6 s for 2,800 files) and that
 also sees the uses a query pattern would miss (``Order.objects``, a name in a
 docstring). Only tokens that name a top-level definition somewhere in the
-project ever matter, so words in strings and comments add little noise.
+project ever matter, so words in strings and comments add little noise. Tokens
+of a key format (an AWS key id, the pieces of ``sk-proj-...``) are dropped
+before they are stored: they are no reference, and no key is stored.
 
 The cache is one SQLite file (``<store>/.index/tags.sqlite3``): a row per file
 keyed by its relative path and checked against its size and mtime, a row per
 top-level definition, and the rendered summary of each definition a prompt has
-used (already redacted, so no secret is stored). SQLite lets a request read just
-what it needs (every definition's name and place, the references of the few
+used (already redacted). A literal given to a secret-looking name that is no key
+format (a password) may still be among a file's tokens: the file itself holds
+it, and the index is a local cache that git ignores. SQLite lets a request read
+just what it needs (every definition's name and place, the references of the few
 files the ranking visits) instead of loading the whole index. A file's rows go
 when it changes; everything goes when the queries, the renderer or the redaction
 rules change (``version``).
@@ -38,6 +42,7 @@ from tree_sitter import Node, QueryCursor
 
 from ._files import Listing, SourceFile, read_regular, source_files
 from ._grammars import Grammar, extensions, fingerprint, grammar_for
+from ._redact import may_hold_keys, without_keys
 
 SCHEMA = 3
 _IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
@@ -85,15 +90,24 @@ class IndexStats:
 
 
 def tags(grammar: Grammar, source: bytes) -> Tags:
-    """Top-level definitions from the grammar's tag query, and every identifier token counted."""
+    """Top-level definitions from the grammar's tag query, and every identifier token counted
+    but those of a key format (``AKIA...``, the pieces of ``sk-proj-...``): they are no
+    reference, and the index stores no key."""
     root = grammar.parser().parse(source).root_node
     found = tuple(
         (name, kind, node.start_point[0] + 1, node.end_point[0] + 1)
         for name, kind, node in definition_nodes(grammar, root)
     )
-    tokens = Counter(t.decode("utf-8", "replace") for t in _IDENTIFIER.findall(source))
+    tokens = _identifiers(source)
+    if may_hold_keys(tokens, source):
+        text = without_keys(source.decode("utf-8", "surrogateescape"))
+        tokens = _identifiers(text.encode("utf-8", "surrogateescape"))
     tokens.subtract(name for name, _, _, _ in found)  # a definition's own name is no reference
     return Tags(found, {name: count for name, count in tokens.items() if count > 0})
+
+
+def _identifiers(source: bytes) -> Counter[str]:
+    return Counter(t.decode("utf-8", "replace") for t in _IDENTIFIER.findall(source))
 
 
 def definition_nodes(grammar: Grammar, root: Node) -> Iterator[tuple[str, str, Node]]:

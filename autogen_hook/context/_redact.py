@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from re import Match
 from typing import NamedTuple
 
@@ -123,6 +123,15 @@ _AFTER_LITERAL = frozenset("+%*.[)]},;:#\r\n\\\"'`")  # what may follow a litera
 _AFTER_LITERAL_WORDS = frozenset({"if", "else", "or", "and", "for", "in", "not", "is"})
 
 
+# Identifiers that are a key format's pieces or beginnings ("sk-proj-..." lexes as "sk", "proj",
+# and its random part): a file with none of them (nor a URL) holds no key format.
+_KEY_PIECES = frozenset({
+    "sk", "SG", "glpat", "xapp", "xoxa", "xoxb", "xoxe", "xoxo", "xoxp", "xoxr", "xoxs", "PRIVATE",
+    "Bearer", "bearer", "BEARER", "Authorization", "authorization", "AUTHORIZATION",
+})
+_KEY_STARTS = re.compile(r"\n(?:AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|[srp]k_(?:live|test)_|whsec_|AIza|hf_|eyJ)")
+
+
 class _Bracket(NamedTuple):
     """An open bracket of a value: what its literals are."""
 
@@ -139,6 +148,21 @@ def redact(text: str, *, assignments: bool = True) -> str:
             group = "secret" if "secret" in pattern.groupindex else 0
             text = pattern.sub(_replacer(kind, group), text)
     return _redact_named(text) if assignments else text
+
+
+def may_hold_keys(identifiers: Collection[str], source: bytes) -> bool:
+    """Whether ``source``, whose identifier tokens are ``identifiers``, may hold a key format: a
+    test that costs a fraction of the format rules and spares them nearly every file."""
+    return (
+        not _KEY_PIECES.isdisjoint(identifiers)
+        or b"://" in source
+        or _KEY_STARTS.search("\n" + "\n".join(identifiers)) is not None
+    )
+
+
+def without_keys(text: str) -> str:
+    """``text`` without what matches a key format, placeholders included: for what is stored."""
+    return _PLACEHOLDERS.sub(" ", redact(text, assignments=False))
 
 
 def count_redactions(text: str) -> int:
