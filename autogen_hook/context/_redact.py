@@ -44,6 +44,9 @@ from typing import NamedTuple
 PLACEHOLDER = "[REDACTED {kind}]"
 _PLACEHOLDERS = re.compile(r"\[REDACTED [a-z\-]+\]")
 
+# user:password@ in a URL; the password runs to the last "@" (an unencoded "@" is common)
+_URL_PASSWORD = r"://[^\s:/@'\"`]*:(?P<secret>[^\s'\"`]+)@"
+
 # (kind, literals, pattern): the pattern runs only on a text holding one of its literals (a
 # substring search is ~100x cheaper than a regex pass); the whole match is the secret unless the
 # pattern has a group named "secret".
@@ -70,8 +73,7 @@ _FORMATS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = tuple(
         ("huggingface-token", ("hf_",), r"\bhf_[A-Za-z0-9]{30,}"),
         ("sendgrid-key", ("SG.",), r"\bSG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}"),
         ("jwt", ("eyJ",), r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
-        # user:password@ in a URL; the password runs to the last "@" (an unencoded "@" is common)
-        ("password", ("://",), r"://[^\s:/@'\"`]*:(?P<secret>[^\s'\"`]+)@"),
+        ("password", ("://",), _URL_PASSWORD),
         ("token", ("earer", "EARER"), r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9._~+/=\-]{20,})"),
         (
             "token", ("uthorization", "UTHORIZATION"),
@@ -129,6 +131,7 @@ _KEY_PIECES = frozenset({
     "sk", "SG", "glpat", "xapp", "xoxa", "xoxb", "xoxe", "xoxo", "xoxp", "xoxr", "xoxs", "PRIVATE",
     "Bearer", "bearer", "BEARER", "Authorization", "authorization", "AUTHORIZATION",
 })
+_URL = re.compile(_URL_PASSWORD)
 _KEY_STARTS = re.compile(r"\n(?:AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|[srp]k_(?:live|test)_|whsec_|AIza|hf_|eyJ)")
 
 
@@ -155,8 +158,8 @@ def may_hold_keys(identifiers: Collection[str], source: bytes) -> bool:
     test that costs a fraction of the format rules and spares them nearly every file."""
     return (
         not _KEY_PIECES.isdisjoint(identifiers)
-        or b"://" in source
         or _KEY_STARTS.search("\n" + "\n".join(identifiers)) is not None
+        or (b"://" in source and _URL.search(source.decode("utf-8", "replace")) is not None)
     )
 
 
