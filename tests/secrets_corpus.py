@@ -97,35 +97,41 @@ EXPECTED = {
 NEVER_SENT = (*EXPECTED, *PEM_BODY)
 
 
+# name -> the secret a settings module assigns to it, as a plain string literal
+ASSIGNED = {
+    "OPENAI_API_KEY": OPENAI,
+    "LEGACY_KEY": OPENAI_LEGACY,
+    "AWS_ACCESS_KEY_ID": AWS_ACCESS_KEY_ID,
+    "aws_secret_access_key": AWS_SECRET,
+    "GITHUB_TOKEN": GITHUB,
+    "SLACK_BOT": SLACK,
+    "SLACK_SOCKET_MODE": SLACK_APP,
+    "STRIPE": STRIPE,
+    "SESSION": JWT,
+    "DATABASE_URL": DATABASE_URL,
+    "BROKER_URL": BROKER_URL,
+    "ADMIN_PASSWORD": ADMIN_PASSWORD,
+    "DB_PASS": DB_PASS,
+    "SMTP_PW": SMTP_PW,
+    "MYSQL_PASSWD": PASSWD,
+    "FTP_PWD": FTP_PWD,
+    "credentials": CREDENTIALS,
+    "private": PRIVATE,
+}
+
+
 def python_module() -> str:
     """A settings module holding every secret the way real code does."""
+    assigned = "\n".join(f'{name} = "{value}"' for name, value in ASSIGNED.items())
     return f'''"""Service settings."""
 import os
 
-OPENAI_API_KEY = "{OPENAI}"
-LEGACY_KEY = "{OPENAI_LEGACY}"
+{assigned}
 anthropic_key: str = "{ANTHROPIC}"
-AWS_ACCESS_KEY_ID = "{AWS_ACCESS_KEY_ID}"
-aws_secret_access_key = "{AWS_SECRET}"
-GITHUB_TOKEN = "{GITHUB}"
-SLACK_BOT = "{SLACK}"
-SLACK_SOCKET_MODE = "{SLACK_APP}"
-STRIPE = "{STRIPE}"
 MAPS = {{"api_key": "{GOOGLE}"}}
-SESSION = "{JWT}"
 SIGNING_KEY = """{PEM}"""
-DATABASE_URL = "{DATABASE_URL}"
-BROKER_URL = "{BROKER_URL}"
-ADMIN_PASSWORD = "{ADMIN_PASSWORD}"
 CURL_EXAMPLE = 'curl -H "Authorization: Bearer {BEARER}" https://api.example.com/v1/me'
 CURL_BASIC = 'curl -H "Authorization: Basic {BASIC_IN_CURL}" https://api.example.com/v1/me'
-
-DB_PASS = "{DB_PASS}"
-SMTP_PW = "{SMTP_PW}"
-MYSQL_PASSWD = "{PASSWD}"
-FTP_PWD = "{FTP_PWD}"
-credentials = "{CREDENTIALS}"
-private = "{PRIVATE}"
 ODBC = "DRIVER={{ODBC Driver 18}};SERVER=db;UID=sa;PWD={ODBC_PWD};Encrypt=yes"
 ADO = "Server=db;Database=shop;User Id=sa;Password={ADO_PASSWORD};"
 LIBPQ = "dbname=shop user=app password={LIBPQ_PASSWORD} host=db"

@@ -125,14 +125,17 @@ _AFTER_LITERAL = frozenset("+%*.[)]},;:#\r\n\\\"'`")  # what may follow a litera
 _AFTER_LITERAL_WORDS = frozenset({"if", "else", "or", "and", "for", "in", "not", "is"})
 
 
-# Identifiers that are a key format's pieces or beginnings ("sk-proj-..." lexes as "sk", "proj",
-# and its random part): a file with none of them (nor a URL) holds no key format.
+# The identifier tokens a key format lexes into ("sk-proj-..." gives "sk", "proj" and its random
+# part): a file with none of these pieces or beginnings, and no password in a URL, holds no key
+# format. They mirror _FORMATS.
 _KEY_PIECES = frozenset({
     "sk", "SG", "glpat", "xapp", "xoxa", "xoxb", "xoxe", "xoxo", "xoxp", "xoxr", "xoxs", "PRIVATE",
     "Bearer", "bearer", "BEARER", "Authorization", "authorization", "AUTHORIZATION",
 })
+_KEY_STARTS = re.compile(
+    r"\n(?:AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|[srp]k_(?:live|test)_|whsec_|AIza|hf_|eyJ)"
+)
 _URL = re.compile(_URL_PASSWORD)
-_KEY_STARTS = re.compile(r"\n(?:AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|[srp]k_(?:live|test)_|whsec_|AIza|hf_|eyJ)")
 
 
 class _Bracket(NamedTuple):
@@ -173,7 +176,7 @@ def count_redactions(text: str) -> int:
     return len(_PLACEHOLDERS.findall(text))
 
 
-def secret_name(name: str) -> bool:
+def _secret_name(name: str) -> bool:
     """Whether ``name`` (``DB_PASS``, ``apiKey``, ``X-Auth-Token``) looks like it holds a secret."""
     words = [word.lower() for word in _WORD.findall(name)]
     if any(word in _SECRET_WORDS or any(root in word for root in _SECRET_ROOTS) for word in words):
@@ -212,7 +215,7 @@ def _secret_names(text: str) -> Iterator[tuple[int, int]]:
         while end < len(text) and text[end] in _NAME_CHARACTERS:
             end += 1
         done = end
-        if secret_name(text[start:end]):
+        if _secret_name(text[start:end]):
             yield start, end
 
 
