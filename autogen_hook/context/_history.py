@@ -110,7 +110,9 @@ def _read_from_file(items: Sequence[str], entries: Sequence[str]) -> int:
         tail = len(entries) - start
         if tail <= first:
             break
-        if tail <= len(items) and entries[start] == items[0] and _common_prefix(items, entries[start:]) == tail:
+        if tail > len(items) or entries[start] != items[0]:
+            continue
+        if _common_prefix(items, entries[start:]) == tail:
             return tail
     return first
 

@@ -286,9 +286,10 @@ def _value_literals(text: str, position: int, limit: int) -> Iterator[tuple[int,
             start = _literal_start(text, index)
             if index > position and _follows_operand(text, start):
                 return  # no literal can start here: the value is over (prose, a docstring's end)
-            content_start, content_end, index = _string(text, index)
-            if content_end > content_start and _is_value(text, start, (content_start, content_end), index, brackets):
-                yield content_start, content_end
+            content = _string(text, index)
+            index = content[2]
+            if content[1] > content[0] and _is_value(text, start, content[:2], index, brackets):
+                yield content[:2]
             if not _continues(text, index):
                 return
             continue
