@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 from collections.abc import Sequence
@@ -51,7 +52,7 @@ def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from ._errors import SettingsError
     from ._prompt import build_messages
     from ._request import CallerSite, Request
-    from ._settings import project_root_of, resolve
+    from ._settings import FIELDS, project_root_of, resolve
     from .context import collect, estimate_tokens
 
     names = tuple(n.strip() for n in args.names.split(",") if n.strip())
@@ -61,7 +62,9 @@ def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     source = _read(parser, args.file) if args.file else None
     directory = os.path.dirname(os.path.abspath(args.file)) if args.file else os.getcwd()
     try:
-        overrides = {"context_budget": args.budget} if args.budget is not None else {}
+        overrides: dict[str, object] = {}
+        if args.budget is not None:  # checked here, so that an error names the option
+            overrides["context_budget"] = FIELDS["context_budget"][0](args.budget, "--budget")
         settings = resolve(project_root_of(directory), overrides)
     except SettingsError as exc:
         parser.error(str(exc))
@@ -89,10 +92,11 @@ def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _read(parser: argparse.ArgumentParser, path: str) -> str:
+    """The file's source decoded as Python decodes it (PEP 263 coding cookie, BOM, newlines)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError) as exc:
+        with open(path, "rb") as f:
+            return importlib.util.decode_source(f.read())
+    except (OSError, SyntaxError, UnicodeDecodeError) as exc:
         parser.error(f"--file: cannot read {path}: {exc}")
     raise AssertionError  # unreachable: parser.error exits
 

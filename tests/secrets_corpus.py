@@ -6,7 +6,10 @@ like a leaked credential to secret scanners. None of them is a live key.
 
 from __future__ import annotations
 
+import re
+
 _ALNUM = "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zQ7rT0uW3"
+_HEX = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
 
 OPENAI = "sk-" + "proj-" + _ALNUM + "x9Yz"
 OPENAI_LEGACY = "sk-" + "T3Blbk" + "FJ" + _ALNUM[:40]
@@ -15,6 +18,7 @@ AWS_ACCESS_KEY_ID = "AKIA" + "Q3EXAMPLE7Z2K9PL"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
 GITHUB = "ghp_" + _ALNUM[:36]
 SLACK = "xoxb-" + "123456789012-1234567890123-" + _ALNUM[:24]
+SLACK_APP = "xapp-" + "1-A0123456789-1234567890123-" + _HEX
 STRIPE = "sk_" + "live_" + _ALNUM[:24]
 GOOGLE = "AIza" + "SyB" + _ALNUM[:32]
 JWT = (
@@ -26,7 +30,38 @@ PEM_BODY = ("MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun", 
 PEM = "-----BEGIN RSA " + "PRIVATE KEY-----\n" + "\n".join(PEM_BODY) + "\n-----END RSA " + "PRIVATE KEY-----"
 DB_PASSWORD_IN_URL = "Sup3rS3cretPw"
 DATABASE_URL = f"postgres://shop:{DB_PASSWORD_IN_URL}@db.internal:5432/shop"
+AT_SIGN_PASSWORD = "p@ss/w0rd@2024"  # unencoded "@" and "/" in a URL's password
+BROKER_URL = f"amqp://app:{AT_SIGN_PASSWORD}@mq.internal:5672/jobs"
 ADMIN_PASSWORD = "correct horse battery staple"
+BEARER = "bearer" + _ALNUM[:28]
+BASIC_IN_CURL = "dXNlcjpodW50ZXIyLWN1cmw="
+
+# Secrets given to names outside the usual word list, in containers and in other shapes.
+DB_PASS = "Tr0ub4dor-db-7731"
+SMTP_PW = "smtp-Pw-58QzLk"
+KEYWORD_PW = "kw-pw-Hq93Lxv"
+PASSWD = "passwd-Zx81Qwe"
+FTP_PWD = "pwd-Lk22Vbn"
+CREDENTIALS = "cred-Mn47Rtz"
+PRIVATE = "private-Qp63Wsa"
+ODBC_PWD = "odbc-Pwd-91Kxq"
+ADO_PASSWORD = "ado-Pass-44Jnm"
+LIBPQ_PASSWORD = "libpq-Pw-72Cer"
+JDBC_PASSWORD = "jdbc-Pw-35Tyu"
+BASIC_CREDENTIAL = "YWRtaW46aHVudGVyMi1iYXNpYw=="
+HEADER_TOKEN = "tok-9f8e7d6c5b4a3f2e"
+ENVIRON_ITEM = "environ-Pw-18Ghj"
+CONFIG_ITEM = "cfg-Pw-27Ujk"
+SETDEFAULT = "setdefault-Tok-39Ikl"
+ENVIRON_DEFAULT = "getdefault-Pw-40Olp"
+GETENV_DEFAULT = "getenv-Tok-51Pmq"
+LISTED_KEY = "list-Key-62Qnr"
+DICT_TOKEN = "dict-Tok-73Ros"
+AUTH_TUPLE = "tuple-Pw-84Spt"
+PARENTHESISED = "paren-Pw-95Tqu"
+SPLIT_PARTS = ("black-Part-One-06Urv", "black-Part-Two-17Vsw")
+QUOTED_ANNOTATION = "annot-Key-28Wtx"
+CONCATENATED = ("concat-One-39Xuy", "concat-Two-40Yvz")
 
 # value -> the placeholder kind that must replace it
 EXPECTED = {
@@ -37,33 +72,119 @@ EXPECTED = {
     AWS_SECRET: "secret",
     GITHUB: "github-token",
     SLACK: "slack-token",
+    SLACK_APP: "slack-token",
     STRIPE: "stripe-key",
     GOOGLE: "google-api-key",
     JWT: "jwt",
     PEM: "private-key",
     DB_PASSWORD_IN_URL: "password",
+    AT_SIGN_PASSWORD: "password",
     ADMIN_PASSWORD: "secret",
+    BEARER: "token",
+    BASIC_IN_CURL: "token",
+    **dict.fromkeys(
+        (
+            DB_PASS, SMTP_PW, KEYWORD_PW, PASSWD, FTP_PWD, CREDENTIALS, PRIVATE, ODBC_PWD, ADO_PASSWORD,
+            LIBPQ_PASSWORD, JDBC_PASSWORD, BASIC_CREDENTIAL, HEADER_TOKEN, ENVIRON_ITEM, CONFIG_ITEM,
+            SETDEFAULT, ENVIRON_DEFAULT, GETENV_DEFAULT, LISTED_KEY, DICT_TOKEN, AUTH_TUPLE,
+            PARENTHESISED, *SPLIT_PARTS, QUOTED_ANNOTATION, *CONCATENATED,
+        ),
+        "secret",
+    ),
 }
 
 # The parts that must never be seen: every value, and each line of the key block.
 NEVER_SENT = (*EXPECTED, *PEM_BODY)
 
 
+# name -> the secret a settings module assigns to it, as a plain string literal
+ASSIGNED = {
+    "OPENAI_API_KEY": OPENAI,
+    "LEGACY_KEY": OPENAI_LEGACY,
+    "AWS_ACCESS_KEY_ID": AWS_ACCESS_KEY_ID,
+    "aws_secret_access_key": AWS_SECRET,
+    "GITHUB_TOKEN": GITHUB,
+    "SLACK_BOT": SLACK,
+    "SLACK_SOCKET_MODE": SLACK_APP,
+    "STRIPE": STRIPE,
+    "SESSION": JWT,
+    "DATABASE_URL": DATABASE_URL,
+    "BROKER_URL": BROKER_URL,
+    "ADMIN_PASSWORD": ADMIN_PASSWORD,
+    "DB_PASS": DB_PASS,
+    "SMTP_PW": SMTP_PW,
+    "MYSQL_PASSWD": PASSWD,
+    "FTP_PWD": FTP_PWD,
+    "credentials": CREDENTIALS,
+    "private": PRIVATE,
+}
+
+
 def python_module() -> str:
     """A settings module holding every secret the way real code does."""
+    assigned = "\n".join(f'{name} = "{value}"' for name, value in ASSIGNED.items())
     return f'''"""Service settings."""
+import os
 
-OPENAI_API_KEY = "{OPENAI}"
-LEGACY_KEY = "{OPENAI_LEGACY}"
+{assigned}
 anthropic_key: str = "{ANTHROPIC}"
-AWS_ACCESS_KEY_ID = "{AWS_ACCESS_KEY_ID}"
-aws_secret_access_key = "{AWS_SECRET}"
-GITHUB_TOKEN = "{GITHUB}"
-SLACK_BOT = "{SLACK}"
-STRIPE = "{STRIPE}"
 MAPS = {{"api_key": "{GOOGLE}"}}
-SESSION = "{JWT}"
 SIGNING_KEY = """{PEM}"""
-DATABASE_URL = "{DATABASE_URL}"
-ADMIN_PASSWORD = "{ADMIN_PASSWORD}"
+CURL_EXAMPLE = 'curl -H "Authorization: Bearer {BEARER}" https://api.example.com/v1/me'
+CURL_BASIC = 'curl -H "Authorization: Basic {BASIC_IN_CURL}" https://api.example.com/v1/me'
+ODBC = "DRIVER={{ODBC Driver 18}};SERVER=db;UID=sa;PWD={ODBC_PWD};Encrypt=yes"
+ADO = "Server=db;Database=shop;User Id=sa;Password={ADO_PASSWORD};"
+LIBPQ = "dbname=shop user=app password={LIBPQ_PASSWORD} host=db"
+JDBC = "jdbc:mysql://db:3306/shop?user=app&password={JDBC_PASSWORD}"
+BASIC_HEADERS = {{"Authorization": "Basic {BASIC_CREDENTIAL}"}}
+TOKEN_HEADERS = {{"Authorization": "Token {HEADER_TOKEN}"}}
+os.environ.setdefault("API_TOKEN", "{SETDEFAULT}")
+DB_PASSWORD = os.environ.get("DB_PASSWORD", "{ENVIRON_DEFAULT}")
+X_TOKEN = os.getenv("X_TOKEN", "{GETENV_DEFAULT}")
+API_KEYS = ["{LISTED_KEY}"]
+TOKENS = {{"prod": "{DICT_TOKEN}"}}
+password = ("{PARENTHESISED}")
+SECRET_KEY = (
+    "{SPLIT_PARTS[0]}"
+    "{SPLIT_PARTS[1]}"
+)
+PASSWORD = "{CONCATENATED[0]}" + "{CONCATENATED[1]}"
+
+
+def configure(cfg: dict[str, str]) -> None:
+    os.environ["DB_PASSWORD"] = "{ENVIRON_ITEM}"
+    cfg["password"] = "{CONFIG_ITEM}"
+
+
+def connect(api_key: "str" = "{QUOTED_ANNOTATION}") -> object:
+    return login(user="app", pw="{KEYWORD_PW}", auth=("admin", "{AUTH_TUPLE}"))
+'''
+
+
+# Every top-level name of python_module(), for a caller that uses them all.
+NAMES = tuple(
+    name
+    for name in dict.fromkeys(re.findall(r"^(?:def )?([A-Za-z_]\w*)[ (:]", python_module(), re.M))
+    if name not in ("os", "import")
+)
+
+# Ordinary code that names no secret: redaction must leave it as it is.
+ORDINARY = '''
+author = "Jane"
+monkey = "banana"
+keyboard = "qwerty"
+tokenizer = Tokenizer("bert-base")
+tokenizer_name = "bert-base-uncased"
+compass = "north"
+passenger = "Ann"
+keywords = ["red", "green"]
+name = "sk-short"
+color = "AKIA"
+fields = ["username", "password", "email"]
+if token == "x":
+    pass
+value = settings.get("API_TOKEN")
+url = "https://example.com:8080/users/me"
+query = "see https://docs.example.com/tokens"
+print("the token expired", user)
 '''

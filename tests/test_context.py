@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import logging
 import os
+import re
 import sqlite3
 import subprocess
+import sys
 import textwrap
+import threading
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,9 +25,10 @@ from autogen_hook._cli import main
 from autogen_hook._request import CallerSite, Request
 from autogen_hook._settings import Settings, resolve
 from autogen_hook.context import Context, collect, estimate_tokens
-from autogen_hook.context import _grammars
+from autogen_hook.context import _grammars, _repomap
 from autogen_hook.context._caller import analyse
 from autogen_hook.context._files import source_files
+from autogen_hook.context._history import session_source
 from autogen_hook.context._rank import personalised_pagerank
 from autogen_hook.context._redact import redact
 
@@ -92,6 +98,15 @@ def test_caller_analysis_reads_scope_arguments_types_imports_and_docstring() -> 
     assert caller.focus == ("Order", "order", "TAX_RATE", "Decimal")
 
 
+def test_the_docstring_is_found_after_a_shebang_a_coding_cookie_and_comments() -> None:
+    source = (
+        "#!/usr/bin/env python3\n# -*- coding: utf-8 -*-\n# Copyright 2024 Example Corp.\n"
+        '"""Nightly export of invoices."""\nfrom autogen.export import export_invoices\n'
+    )
+    caller = analyse(source, "autogen.export", ("export_invoices",))
+    assert caller.docstring == '"""Nightly export of invoices."""'
+
+
 def test_types_from_constructor_assignment_literal_and_module_alias() -> None:
     source = (
         "import autogen.geo as geo\n"
@@ -102,6 +117,22 @@ def test_types_from_constructor_assignment_literal_and_module_alias() -> None:
     [use] = analyse(source, "autogen.geo", ("distance",)).uses
     assert use.code == "geo.distance(p, 3.5, 'km', cb=helper)"
     assert use.types == (("p", "Point"), ("3.5", "float"), ("'km'", "str"))
+
+
+@pytest.mark.parametrize(
+    "statement, call",
+    [
+        ("from autogen import pricing", "pricing.total_price(order)"),
+        ("from autogen import pricing as pr", "pr.total_price(order)"),
+        ("import autogen.pricing as pr", "pr.total_price(order)"),
+        ("import autogen.pricing", "autogen.pricing.total_price(order)"),
+    ],
+)
+def test_a_use_through_the_module_is_found_however_it_is_imported(statement: str, call: str) -> None:
+    source = f"{statement}\n\ndef checkout(order: Order) -> None:\n    {call}\n"
+    caller = analyse(source, "autogen.pricing", ("total_price",))
+    assert [(u.scope, u.code, u.types) for u in caller.uses] == [("checkout", call, (("order", "Order"),))]
+    assert caller.statement == statement
 
 
 def test_a_syntax_error_elsewhere_in_the_caller_does_not_hide_its_uses() -> None:
@@ -115,6 +146,55 @@ def test_a_syntax_error_elsewhere_in_the_caller_does_not_hide_its_uses() -> None
     )
     caller = analyse(source, "autogen.textutils", ("slugify",))
     assert [(u.line, u.code) for u in caller.uses] == [(6, "slugify(text)")]
+
+
+# --- the interactive session ------------------------------------------------------------------
+
+SITE_READS_PYTHON_HISTORY = sys.version_info >= (3, 13)
+
+
+def _session(
+    monkeypatch: pytest.MonkeyPatch, home: Path, memory: list[str], files: dict[str, bytes]
+) -> str | None:
+    """This session's source as a REPL sees it: readline holding ``memory``, HOME holding ``files``."""
+    for name, data in files.items():
+        (home / name).write_bytes(data)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PYTHON_HISTORY", str(home / "elsewhere_history"))
+    readline = types.SimpleNamespace(
+        get_current_history_length=lambda: len(memory),
+        get_history_item=lambda i: memory[i - 1] if 0 < i <= len(memory) else None,
+    )
+    monkeypatch.setitem(sys.modules, "readline", readline)
+    monkeypatch.delitem(sys.modules, "_pyrepl.readline", raising=False)
+    return session_source("<stdin>")
+
+
+@pytest.mark.parametrize(
+    "memory, history",
+    [
+        (["a = 1", "b = 2", "x = 3"], b"a = 1\nb = 2\n"),
+        (["a = 1", "b = 2", "x = 3"], b"a = 1\nb = 2\nother_session = 1\nmore = 2\n"),  # grown since
+        (["b = 2", "x = 3"], b"a = 1\nb = 2\n"),  # readline keeps fewer entries than the file holds
+        (["print( 1)", "x = 3"], b"_HiStOrY_V2_\nprint(\\0401)\n"),  # libedit's file
+        (["def f():\n    return 1", "x = 3"], b"def f():\r\n    return 1\n"),  # 3.13 REPL's file
+    ],
+    ids=["unchanged", "grown-by-another-session", "kept-fewer", "libedit", "multi-line-entries"],
+)
+def test_the_session_is_what_readline_holds_beyond_the_history_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, memory: list[str], history: bytes
+) -> None:
+    site_file = "elsewhere_history" if SITE_READS_PYTHON_HISTORY else ".python_history"
+    assert _session(monkeypatch, tmp_path, memory, {site_file: history}) == "x = 3"
+
+
+def test_the_history_file_is_the_one_site_reads_on_this_python(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """PYTHON_HISTORY is honoured from 3.13 on; before, site reads ~/.python_history whatever it says."""
+    read, ignored = ("elsewhere_history", ".python_history")[:: 1 if SITE_READS_PYTHON_HISTORY else -1]
+    files = {read: b"earlier = 1\n", ignored: b""}
+    assert _session(monkeypatch, tmp_path, ["earlier = 1", "x = 3"], files) == "x = 3"
 
 
 # --- redaction -------------------------------------------------------------------------------
@@ -135,9 +215,51 @@ def test_redaction_keeps_the_code_shape_and_line_numbers() -> None:
     assert 'DATABASE_URL = "postgres://shop:[REDACTED password]@db.internal:5432/shop"' in text
 
 
-def test_ordinary_strings_are_left_alone() -> None:
-    text = 'author = "Jane"\nname = "sk-short"\ncolor = "AKIA"\nif token == "x":\n    pass\n'
-    assert redact(text) == text
+def test_ordinary_code_is_left_alone() -> None:
+    assert redact(secrets_corpus.ORDINARY) == secrets_corpus.ORDINARY
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["DB_PASS", "SMTP_PW", "passwd", "pwd", "credentials", "private", "apiKey", "X-Auth-Token",
+     "Authorization", "authToken", "DBPassword", "session_cookie", "client_secret"],
+)
+def test_names_that_look_like_secrets_have_their_values_redacted(name: str) -> None:
+    assert redact(f'{name} = "v4lue-1"') == f'{name} = "[REDACTED secret]"'
+
+
+@pytest.mark.parametrize("name", ["monkey", "keyboard", "tokenizer", "author", "compass", "bypass"])
+def test_words_that_merely_contain_a_secret_word_are_not_secret_names(name: str) -> None:
+    assert redact(f'{name} = "v4lue-1"') == f'{name} = "v4lue-1"'
+
+
+S = "[REDACTED secret]"
+TRICKY = (  # (code, as redacted): code around secret-looking names that is no secret, or only partly
+    ('@override_settings(SECRET_KEY=b"x7")', f'@override_settings(SECRET_KEY=b"{S}")'),
+    ("with self.settings(PASSWORD_RESET_TIMEOUT=60 * 60):", None),
+    ('    """Return a `Cookie:` header\'s fields."""', None),
+    ('def ask(prompt="Password: "):', None),
+    ("try:\n    pass\nexcept KeyError:\n    raise Missing(\"no such command\")", None),
+    ("    return '<%s token: \"%s\">' % (name, token)", None),
+    ('# matches token="with spaces" (and more\nX = ("a", "b")', f'# matches token="{S}" (and more\nX = ("a", "b")'),
+    ('key = key.split("__", 1)[0]', None),
+    ('api_key = settings.get("API_KEY") or cfg["api_key"]', None),
+    ('confirmed = data.pop("password2", None) != "false"', None),
+    ('password = forms.CharField(label="Password", widget=Input(attrs={"a": "b"}))', None),
+    ('auth = HTTPBasicAuth("admin", "hunter2")', f'auth = HTTPBasicAuth("{S}", "{S}")'),
+    ('password: str = Field(default="hunter2", title="Password")', f'password: str = Field(default="{S}", title="Password")'),
+    ('TOKEN = "t0k3n" if production else "dev"', f'TOKEN = "{S}" if production else "{S}"'),
+)
+
+
+@pytest.mark.parametrize("code, redacted", TRICKY)
+def test_redaction_takes_the_value_and_nothing_else(code: str, redacted: str | None) -> None:
+    assert redact(code) == (redacted or code)
+
+
+def test_a_secret_name_in_prose_redacts_no_more_than_its_line() -> None:
+    text = f'"""Checkout. Key: {secrets_corpus.STRIPE}"""\nTAX = "0.2"\n'
+    assert redact(text) == '"""Checkout. Key: [REDACTED stripe-key]"""\nTAX = "0.2"\n'
 
 
 # --- repo map: ranking, budget, files --------------------------------------------------------
@@ -187,7 +309,7 @@ def test_budget_is_respected_by_dropping_entries_from_the_end(shop: Path) -> Non
     assert tiny.tokens <= 20 and tiny.snippets == ()
 
 
-def test_git_ignored_venv_store_secret_and_large_files_are_never_indexed(shop: Path) -> None:
+def test_git_ignored_hidden_venv_store_secret_and_large_files_are_never_indexed(shop: Path) -> None:
     write(shop, {
         ".gitignore": "generated/\n*.local.py\n",
         "generated/big.py": "X = 1\n",
@@ -198,6 +320,8 @@ def test_git_ignored_venv_store_secret_and_large_files_are_never_indexed(shop: P
         ".autogen/pricing.py": "V = 5\n",
         ".env.production.py": "U = 6\n",
         "huge.py": "A = 1\n" * 100_000,
+        ".github/scripts/bot.py": "class ReleaseBot:\n    channel: str\n",
+        ".private/notes.py": "class Scratch:\n    pass\n",
     })
     expected = {"app.py", "shop/__init__.py", "shop/models.py", "shop/views.py"}
     listed = {f.path for f in source_files(str(shop), frozenset({".py"}), (str(shop / ".autogen"),))[0]}
@@ -223,41 +347,121 @@ def test_an_edit_is_seen_and_only_the_changed_file_is_parsed_again(shop: Path) -
     assert "paid: bool = False" in message(edited) and "currency" not in message(edited)
 
 
+PYTHON_FILES = {"app.py", "shop/__init__.py", "shop/models.py", "shop/views.py"}  # of the shop
+
+
+def _indexed(root: Path, settings: Settings) -> set[str]:
+    """The paths the index holds after a request from app.py."""
+    collect(request_for(root), settings)
+    database = root / ".autogen" / ".index" / "tags.sqlite3"
+    with sqlite3.connect(database) as db:
+        return {row[0] for row in db.execute("SELECT path FROM files")}
+
+
 @pytest.mark.parametrize("git", [False, True], ids=["walked", "git"])
-def test_a_reused_listing_still_sees_added_removed_and_newly_ignored_files(
+def test_a_reused_listing_sees_every_file_added_removed_renamed_or_newly_ignored(
     shop: Path, git: bool
 ) -> None:
+    write(shop, {
+        "lib/core/base.py": "class Base:\n    pass\n",  # lib/ holds a directory only
+        "data/cache.bin": "ignored\n",  # data/ holds an ignored file only
+        ".gitignore": "*.bin\n",
+    })
     if git:
         subprocess.run(["git", "init", "-q", str(shop)], check=True)
+        subprocess.run(["git", "add", "-A"], cwd=shop, check=True)
     settings = settings_for(shop)
-
-    def indexed() -> set[str]:
-        collect(request_for(shop), settings)
-        database = shop / ".autogen" / ".index" / "tags.sqlite3"
-        with sqlite3.connect(database) as db:
-            return {row[0] for row in db.execute("SELECT path FROM files")}
-
-    before = indexed()
-    (shop / "shop" / "coupons.py").write_text("class Coupon:\n    code: str\n")
-    assert indexed() == before | {"shop/coupons.py"}  # a new file in a listed directory
+    indexed = _indexed(shop, settings)
+    for path in (
+        "shop/coupons.py",  # in a listed directory
+        "billing/invoices/models.py",  # in a new directory of the root
+        "lib/extra/tools.py",  # in a new directory of a directory that holds no file
+        "data/new/loader.py",  # in a new directory of a directory that holds an ignored file only
+    ):
+        write(shop, {path: "class Coupon:\n    code: str\n"})
+        indexed.add(path)
+        assert _indexed(shop, settings) == indexed, path
     (shop / "shop" / "coupons.py").unlink()
-    assert indexed() == before
-    (shop / ".gitignore").write_text(
-        (shop / ".gitignore").read_text() + "\nshop/models.py\n" if (shop / ".gitignore").exists()
-        else "shop/models.py\n"
-    )
-    assert indexed() == before - {"shop/models.py"}  # an edited ignore rule, no directory changed
+    indexed.remove("shop/coupons.py")
+    assert _indexed(shop, settings) == indexed
+    (shop / "billing").rename(shop / "invoicing")
+    indexed = indexed - {"billing/invoices/models.py"} | {"invoicing/invoices/models.py"}
+    assert _indexed(shop, settings) == indexed
+    (shop / ".gitignore").write_text("*.bin\ndata/new/\n")  # (git lists a tracked file even if ignored)
+    assert _indexed(shop, settings) == indexed - {"data/new/loader.py"}  # an edited ignore rule
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_the_index_stores_no_token_of_a_key_format(shop: Path) -> None:
+    write(shop, {"shop/settings.py": secrets_corpus.python_module()})
+    _indexed(shop, settings_for(shop))
+    with sqlite3.connect(shop / ".autogen" / ".index" / "tags.sqlite3") as db:
+        [(refs,)] = db.execute("SELECT refs FROM files WHERE path = 'shop/settings.py'")
+    stored = set(json.loads(refs))
+    keys = [value for value, kind in secrets_corpus.EXPECTED.items() if kind != "secret"]
+    leaked = {t for key in keys for t in re.findall(r"[A-Za-z_][A-Za-z0-9_]{5,}", key)} & stored
+    assert leaked == set()
+    assert {"environ", "getenv", "login", "DRIVER"} <= stored  # the rest of the file is there
+
+
+def test_a_named_pipe_is_not_read(shop: Path) -> None:
+    os.mkfifo(shop / "stuck.py")
+    done: list[set[str]] = []
+    worker = threading.Thread(target=lambda: done.append(_indexed(shop, settings_for(shop))), daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert done == [PYTHON_FILES]
+
+
+@pytest.mark.parametrize("git", [False, True], ids=["walked", "git"])
+def test_a_caller_that_is_ignored_still_brings_its_own_definitions(shop: Path, git: bool) -> None:
+    write(shop, {
+        ".gitignore": "scratch/\n",
+        "scratch/try_pricing.py": (
+            "from autogen.pricing import total_price\n\n"
+            "class Basket:\n    unit_price: float\n    quantity: int\n\n"
+            "print(total_price(Basket()))\n"
+        ),
+    })
+    if git:
+        subprocess.run(["git", "init", "-q", str(shop)], check=True)
+    context = collect(request_for(shop, "scratch/try_pricing.py"), settings_for(shop))
+    assert context.files[:1] == ("scratch/try_pricing.py",)
+    assert "    unit_price: float" in message(context)
+    assert "scratch/try_pricing.py" not in _indexed(shop, settings_for(shop))  # only while it calls
+
+
+def _forget_open_indexes() -> None:
+    """Close the indexes this process keeps open, so the next request opens the file anew."""
+    for index in _repomap._indexes.values():
+        index.db.close()
+    _repomap._indexes.clear()
+
+
+def _damage(database: Path, damage: str) -> None:
+    """Damage the index file: random bytes, cut short, a schema that is not UTF-8, rows that are
+    not JSON."""
+    data = database.read_bytes()
+    if damage in ("garbage", "truncated"):
+        database.write_bytes(os.urandom(4096) if damage == "garbage" else data[: len(data) // 3])
+        return
+    with sqlite3.connect(database) as db:
+        if damage == "garbled-schema":
+            db.execute("PRAGMA writable_schema = ON")
+            garbled = "CAST(X'435245415445205441424c452066696c657320dd' AS TEXT)"  # invalid UTF-8
+            db.execute(f"UPDATE sqlite_master SET sql = {garbled} WHERE name = 'files'")
+        else:
+            db.execute("UPDATE files SET refs = '{not json'")
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "garbled-schema", "garbled-rows"])
 def test_a_corrupt_index_is_rebuilt_with_a_warning(
     shop: Path, damage: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = settings_for(shop)
     expected = collect(request_for(shop), settings).snippets
     database = shop / ".autogen" / ".index" / "tags.sqlite3"
-    data = database.read_bytes()
-    database.write_bytes(os.urandom(4096) if damage == "garbage" else data[: len(data) // 3])
+    _forget_open_indexes()  # as a new process would find it
+    _damage(database, damage)
     with caplog.at_level(logging.WARNING, logger="autogen_hook"):
         rebuilt = collect(request_for(shop), settings)
     assert rebuilt.snippets == expected
@@ -319,9 +523,8 @@ def test_other_languages_are_indexed_when_their_grammars_are_installed(shop: Pat
         assert expected in text
 
 
-def test_missing_grammars_are_skipped_silently(
-    shop: Path, fresh_grammars: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+def _python_grammar_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the optional grammar wheels look not installed."""
     real_find_spec = importlib.util.find_spec
 
     def without_optional(name: str, package: str | None = None) -> object:
@@ -330,12 +533,30 @@ def test_missing_grammars_are_skipped_silently(
         return real_find_spec(name, package)
 
     monkeypatch.setattr(importlib.util, "find_spec", without_optional)
+
+
+def test_missing_grammars_are_skipped_silently(
+    shop: Path, fresh_grammars: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _python_grammar_only(monkeypatch)
     write(shop, OTHER_LANGUAGES)
     with caplog.at_level(logging.DEBUG, logger="autogen_hook"):
         context = collect(request_for(shop), settings_for(shop))
     assert {g.name for g in _grammars.grammars().values()} == {"python"}
     assert context.index is not None and context.index.files == 4  # the Python files only
     assert context.snippets and caplog.text == ""
+
+
+def test_grammars_installed_after_the_first_index_bring_their_files_in(
+    shop: Path, fresh_grammars: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(shop, OTHER_LANGUAGES)
+    with monkeypatch.context() as without:
+        _python_grammar_only(without)
+        assert _indexed(shop, settings_for(shop)) == PYTHON_FILES
+    _grammars.reset()  # the grammars extra is installed now; no directory of the project moved
+    _forget_open_indexes()  # a new process
+    assert _indexed(shop, settings_for(shop)) >= set(OTHER_LANGUAGES)
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -356,6 +577,16 @@ def test_context_command_prints_the_message_tokens_files_and_redactions(
     assert "tokens (estimate: characters / 4) of a budget of 4000" in out
 
 
+def test_context_command_reads_a_file_in_the_encoding_its_coding_cookie_names(
+    shop: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = "# -*- coding: latin-1 -*-\nfrom autogen.w import weird\nweird('\u00e9t\u00e9')\n"
+    (shop / "latin1.py").write_bytes(source.encode("latin-1"))
+    monkeypatch.chdir(shop)
+    assert main(["context", "autogen.w", "--names", "weird", "--file", "latin1.py"]) == 0
+    assert "line 3:\n    weird('\u00e9t\u00e9')" in capsys.readouterr().out
+
+
 def test_context_command_without_a_file_synthesises_the_statement(
     shop: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -372,7 +603,8 @@ def test_context_command_without_a_file_synthesises_the_statement(
         (["context", "pricing", "--names", "f"], "expected autogen.<name>"),
         (["context", "autogen.x", "--names", "_private"], "--names: expected public Python names"),
         (["context", "autogen.x", "--names", "f", "--file", "missing.py"], "--file: cannot read"),
-        (["context", "autogen.x", "--names", "f", "--budget", "-1"], "context_budget"),
+        (["context", "autogen.x", "--names", "f", "--budget", "-1"], "--budget: expected a whole number >= 0"),
+        (["context", "autogen.x", "--names", "f", "--file", "bad.py"], "--file: cannot read bad.py"),
     ],
 )
 def test_context_command_rejects_bad_arguments_with_exit_2(
@@ -380,6 +612,7 @@ def test_context_command_rejects_bad_arguments_with_exit_2(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(shop)
+    (shop / "bad.py").write_bytes(b"weird('\xe9t\xe9')\n")  # not UTF-8, and no coding cookie
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2

@@ -81,22 +81,19 @@ def test_no_secret_reaches_the_model(project: Project, llm: FakeLLM) -> None:
     project.write("shop/private.py", f'def signing_value() -> str:\n    return "{ignored_only}"\n')
     subprocess.run(["git", "init", "-q"], cwd=project.root, check=True)
     llm.openai.push(Code('def charge(*args: object, **kwargs: object) -> str:\n    """Charge."""\n    return "ok"\n'))
+    names = ", ".join(corpus.NAMES)
     caller = f'''
         """Billing entry point. Staging JWT: {corpus.JWT}"""
         from shop import settings
-        from shop.settings import (
-            ADMIN_PASSWORD, DATABASE_URL, GITHUB_TOKEN, MAPS, OPENAI_API_KEY, SIGNING_KEY,
-            STRIPE, SLACK_BOT, SESSION, anthropic_key, aws_secret_access_key, AWS_ACCESS_KEY_ID,
-        )
+        from shop.settings import ({names})
         from shop.private import signing_value
         from autogen.billing import charge
 
         LOCAL_KEY = "{corpus.ANTHROPIC}"
         from_env_file = None  # a name the project defines only in .env.production.py
-        print(charge(OPENAI_API_KEY, DATABASE_URL, SIGNING_KEY, STRIPE, SLACK_BOT, SESSION, MAPS,
-                     anthropic_key, aws_secret_access_key, AWS_ACCESS_KEY_ID, GITHUB_TOKEN,
-                     ADMIN_PASSWORD, LOCAL_KEY, signing_value, from_env_file,
-                     password="{corpus.ADMIN_PASSWORD}", dsn="{corpus.DATABASE_URL}"))
+        print(charge({names}, LOCAL_KEY, signing_value, from_env_file,
+                     password="{corpus.ADMIN_PASSWORD}", dsn="{corpus.DATABASE_URL}",
+                     auth=("admin", "{corpus.AUTH_TUPLE}")))
     '''
     assert ok(project.run(caller)).strip() == "ok"
     [request] = llm.chat_requests()
@@ -126,7 +123,16 @@ def test_a_failing_context_stage_warns_and_the_import_still_works(project: Proje
     assert "Relevant code from this project" not in prompt
 
 
-def test_the_interactive_session_is_the_caller_source(project: Project, llm: FakeLLM, tmp_path: Path) -> None:
+# What another REPL does to the history file when it exits during this session: it appends its input.
+ANOTHER_SESSION_EXITS = (
+    "_ = open(__import__('os').path.expanduser('~/.python_history'), 'a').write('other_' + 'session = 1\\n')"
+)
+
+
+@pytest.mark.parametrize("meanwhile", [(), (ANOTHER_SESSION_EXITS,)], ids=["alone", "another-session-exits"])
+def test_the_interactive_session_is_the_caller_source(
+    project: Project, llm: FakeLLM, tmp_path: Path, meanwhile: tuple[str, ...]
+) -> None:
     """A real ``python`` REPL on a pseudo-terminal, so readline keeps the history."""
     home = tmp_path / "home"
     home.mkdir()
@@ -140,6 +146,7 @@ def test_the_interactive_session_is_the_caller_source(project: Project, llm: Fak
         "        self.x, self.y = x, y",
         "",
         "start = Point(0.0, 0.0)",
+        *meanwhile,
         "from autogen.geometry import distance",
         "print('RESULT', distance(start, Point(3.0, 4.0)))",
         "exit()",
@@ -152,6 +159,7 @@ def test_the_interactive_session_is_the_caller_source(project: Project, llm: Fak
     assert "start = Point(0.0, 0.0)" in prompt
     assert "The importing statement (<stdin>, line 1):\n    from autogen.geometry import distance" in prompt
     assert "previous_session_marker" not in prompt  # earlier sessions stay private
+    assert "other_session" not in prompt  # nor do other sessions' lines
 
 
 def test_ipython_cells_are_the_caller_source(project: Project, llm: FakeLLM) -> None:

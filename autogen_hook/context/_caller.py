@@ -104,20 +104,23 @@ def _uses(
 def _bindings(
     imports: list[Node], module: str, names: set[str]
 ) -> tuple[dict[str, str], set[str], str | None]:
-    """Local name -> requested name, local names bound to the module, and the last import of it."""
+    """Local name -> requested name, local names bound to the module (``import autogen.x as x``,
+    ``from autogen import x``), and the last import of it."""
     imported: dict[str, str] = {}
     module_aliases: set[str] = set()
     statement = None
     for node in imports:
         if node.type == "import_from_statement":
-            target = node.child_by_field_name("module_name")
-            if target is None or _text(target) != module:
-                continue
-            statement = _text(node)
+            source = _text(node.child_by_field_name("module_name"))
             for item in node.children_by_field_name("name"):
                 original, local = _alias(item)
-                if original in names:
+                if source == module and original in names:
                     imported[local] = original
+                elif f"{source}.{original}" == module:
+                    module_aliases.add(local)
+                    statement = _text(node)
+            if source == module:
+                statement = _text(node)
         elif node.type == "import_statement":
             for item in node.children_by_field_name("name"):
                 original, local = _alias(item)
@@ -271,7 +274,8 @@ def _bound_in(scope: Node, name: str) -> str | None:
 
 
 def _docstring(root: Node) -> str | None:
-    first = root.named_children[0] if root.named_children else None
+    """The module docstring: the first statement, after any shebang, coding cookie or comment."""
+    first = next((n for n in root.named_children if n.type != "comment"), None)
     if first is not None and first.type == "expression_statement" and first.named_children:
         string = first.named_children[0]
         if string.type == "string":

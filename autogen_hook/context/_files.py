@@ -3,20 +3,27 @@
 In a git work tree ``git ls-files --cached --others --exclude-standard`` is the
 most faithful answer to "what does git ignore"; elsewhere (or without git) the
 ``.gitignore`` files are read with pathspec. Either way some things are never
-read: virtual environments, installed packages, the store, caches, ``.env*``
-files, key files and files over the size limit.
+read: hidden directories, virtual environments, installed packages, the store,
+caches, ``.env*`` files, key files, files over the size limit and anything that
+is not a regular file (a named pipe would block the reader). The caller's own
+file is the exception: it is read whatever the rules say (``always``).
 
 Listing a large tree costs more than the rest of a request, so a listing is
-reused while nothing it depends on moved: the mtime of every directory it
-covers (a file added or removed changes it) and of every ignore file (an edited
-rule changes it). Each file is still stat-ed every time, so edits are seen.
+reused while nothing it depends on moved: the mtime of every directory that
+may hold a file to list (a file added, removed or renamed anywhere changes the
+mtime of the directory it is in, and a new directory that of its parent), of
+every ignore file (an edited rule changes it) and of git's index, and the
+listing's key: the extensions of the installed grammars and the directories
+left out. Each file is still stat-ed every time, so edits are seen.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import re
+import stat
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +42,7 @@ _SECRET_FILE = re.compile(
                         "id_ecdsa*", "id_ed25519*", ".netrc", ".pgpass", "*credentials*", "*.keystore")
     )
 )
+_Ignores = list[tuple[str, pathspec.PathSpec]]  # (directory, its .gitignore rules), outermost first
 
 
 @dataclass(frozen=True)
@@ -48,13 +56,15 @@ class SourceFile:
 
 @dataclass(frozen=True)
 class Listing:
-    """The candidate paths of a tree and the mtimes that tell whether they are still right."""
+    """The candidate paths of a tree, what they were listed for, and the mtimes that tell whether
+    they are still right."""
 
+    key: str  # the extensions and the left-out directories the listing was made with
     paths: tuple[str, ...]
-    mtimes: dict[str, int]  # relative directory or ignore file -> mtime_ns when listed
+    mtimes: dict[str, int]  # directory, ignore file or git index -> mtime_ns when listed
 
-    def current(self, root: str) -> bool:
-        return all(_mtime(os.path.join(root, p)) == m for p, m in self.mtimes.items())
+    def current(self, root: str, key: str) -> bool:
+        return self.key == key and all(_mtime(os.path.join(root, p)) == m for p, m in self.mtimes.items())
 
 
 def source_files(
@@ -62,40 +72,68 @@ def source_files(
     extensions: frozenset[str],
     excluded: tuple[str, ...] = (),
     previous: Listing | None = None,
+    always: tuple[str, ...] = (),
 ) -> tuple[list[SourceFile], Listing]:
     """Every readable file under ``root`` with one of ``extensions`` that may be sent.
 
     ``excluded`` holds absolute directories never to enter (the store);
-    ``previous`` is reused when it is still current.
+    ``previous`` is reused when it is still current; ``always`` holds paths
+    (relative to ``root``) listed whatever the rules say: the caller's file.
     """
-    listing = previous if previous is not None and previous.current(root) else _list(root, extensions)
-    skipped = tuple(os.path.relpath(d, root) + os.sep for d in excluded)
+    skipped = tuple(sorted(os.path.relpath(d, root) for d in excluded))
+    key = json.dumps([sorted(extensions), skipped])
+    current = previous is not None and previous.current(root, key)
+    listing = previous if current and previous is not None else _list(root, extensions, skipped, key)
+    wanted = [p for p in always if os.path.splitext(p)[1] in extensions and p not in listing.paths]
     files = []
-    for path in listing.paths:
-        if (path + os.sep).startswith(skipped):
-            continue
+    for path in (*listing.paths, *wanted):
         try:
-            stat = os.stat(os.path.join(root, path))
+            status = os.stat(os.path.join(root, path))
         except OSError:
             continue  # listed by git but deleted, or unreadable
-        if stat.st_size <= MAX_FILE_BYTES:
-            files.append(SourceFile(path, stat.st_size, stat.st_mtime_ns))
+        if stat.S_ISREG(status.st_mode) and status.st_size <= MAX_FILE_BYTES:
+            files.append(SourceFile(path, status.st_size, status.st_mtime_ns))
     return files, listing
 
 
-def _list(root: str, extensions: frozenset[str]) -> Listing:
+def read_regular(path: str) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file (opening a named pipe must not block)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with open(descriptor, "rb") as f:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        return f.read()
+
+
+def _list(root: str, extensions: frozenset[str], skipped: tuple[str, ...], key: str) -> Listing:
+    mtimes: dict[str, int] = {}
     listed = _git_files(root)
     if listed is None:
-        mtimes: dict[str, int] = {}
-        paths = [p for p in _walk(root, extensions, mtimes) if sendable(p)]
-        return Listing(tuple(paths), mtimes)
-    paths = [p for p in listed if os.path.splitext(p)[1] in extensions and sendable(p)]
-    watched = {os.path.dirname(p) for p in listed} | {
+        paths = [p for p in _walk(root, extensions, skipped, mtimes) if sendable(p)]
+        return Listing(key, tuple(paths), mtimes)
+    for _ in _directories(root, skipped, mtimes):
+        pass  # records the mtime of every directory a new file could appear in
+    inside = tuple(s + os.sep for s in skipped)
+    paths = [
+        p for p in listed
+        if os.path.splitext(p)[1] in extensions and sendable(p) and not (p + os.sep).startswith(inside)
+    ]
+    watched = {d for p in paths for d in _ancestors(p)} | {  # ignored in .gitignore yet tracked
         p for p in listed if os.path.basename(p) == ".gitignore"
     }
-    git = _git_dir(root)
-    watched |= {os.path.relpath(os.path.join(git, n), root) for n in ("index", "info/exclude")}
-    return Listing(tuple(paths), {p: _mtime(os.path.join(root, p)) for p in watched})
+    watched |= set(_git_state_files(root))
+    mtimes.update({p: _mtime(os.path.join(root, p)) for p in watched - mtimes.keys()})
+    return Listing(key, tuple(paths), mtimes)
+
+
+def _ancestors(path: str) -> Iterator[str]:
+    """The directories ``path`` is in, innermost first, down to the root ("")."""
+    while path:
+        path = os.path.dirname(path)
+        yield path
 
 
 def _mtime(path: str) -> int:
@@ -106,16 +144,18 @@ def _mtime(path: str) -> int:
 
 
 def sendable(path: str) -> bool:
-    """False for secret-holding file names and for anything inside a skipped directory."""
+    """False for secret-holding file names and for anything inside a hidden or skipped directory."""
     directory, name = os.path.split(path)
     if _SECRET_FILE.match(name):
         return False
-    return not directory or _SKIPPED_DIRS.isdisjoint(directory.split(os.sep))
+    return not directory or not any(
+        part.startswith(".") or part in _SKIPPED_DIRS for part in directory.split(os.sep)
+    )
 
 
 def _git_files(root: str) -> list[str] | None:
     """Tracked and untracked-but-not-ignored files, or None outside a work tree / without git."""
-    if not _in_work_tree(root):
+    if not _git_dir(root):
         return None  # spares starting git, which would only say so
     try:
         result = subprocess.run(
@@ -131,12 +171,9 @@ def _git_files(root: str) -> list[str] | None:
     return [p for p in dict.fromkeys(paths) if not p.startswith(tuple(venvs))]
 
 
-def _in_work_tree(directory: str) -> bool:
-    return _git_dir(directory) != ""
-
-
 def _git_dir(directory: str) -> str:
-    """The nearest ``.git`` at or above ``directory`` ("" if none)."""
+    """The nearest ``.git`` at or above ``directory`` ("" if none): a directory, or the file of a
+    linked work tree or submodule."""
     while True:
         candidate = os.path.join(directory, ".git")
         if os.path.exists(candidate):
@@ -147,12 +184,50 @@ def _git_dir(directory: str) -> str:
         directory = parent
 
 
-def _walk(root: str, extensions: frozenset[str], mtimes: dict[str, int]) -> Iterator[str]:
-    """Files under ``root`` with ``extensions`` that no .gitignore on their way ignores.
+def _git_state_files(root: str) -> tuple[str, ...]:
+    """What else decides git's answer: its index (``git add -f``, ``git rm --cached``), the
+    repository's exclude file and the user's global ignore file (absolute paths)."""
+    git = _git_dir(root)
+    if os.path.isfile(git):  # "gitdir: <path>" of a linked work tree or a submodule
+        try:
+            with open(git, encoding="utf-8") as f:
+                git = os.path.join(os.path.dirname(git), f.read().removeprefix("gitdir:").strip())
+        except OSError:
+            return ()
+    common = git
+    try:
+        with open(os.path.join(git, "commondir"), encoding="utf-8") as f:
+            common = os.path.join(git, f.read().strip())
+    except OSError:
+        pass  # a main work tree: the git directory is the common one
+    config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return (
+        os.path.join(git, "index"),
+        os.path.join(common, "info", "exclude"),
+        os.path.join(config, "git", "ignore"),
+    )
 
-    Records in ``mtimes`` every directory it lists and every .gitignore it reads.
-    """
-    stack: list[tuple[str, list[tuple[str, pathspec.PathSpec]]]] = [("", [])]
+
+def _walk(
+    root: str, extensions: frozenset[str], skipped: tuple[str, ...], mtimes: dict[str, int]
+) -> Iterator[str]:
+    """Files under ``root`` with ``extensions`` that no .gitignore on their way ignores."""
+    for relative, entries, ignores in _directories(root, skipped, mtimes):
+        for entry in entries:
+            name = entry.name
+            if name[name.rfind(".") :] in extensions and not entry.is_dir(follow_symlinks=False):
+                path = os.path.join(relative, name)
+                if not (ignores and _ignored(ignores, path, is_dir=False)):
+                    yield path
+
+
+def _directories(
+    root: str, skipped: tuple[str, ...], mtimes: dict[str, int]
+) -> Iterator[tuple[str, list[os.DirEntry[str]], _Ignores]]:
+    """Every directory under ``root`` that may hold files to send, with its entries and the
+    .gitignore rules in force there: not hidden, skipped, ignored, ``skipped`` or a virtual
+    environment. Records in ``mtimes`` each directory listed and each .gitignore read."""
+    stack: list[tuple[str, _Ignores]] = [("", [])]
     while stack:
         relative, ignores = stack.pop()
         directory = os.path.join(root, relative)
@@ -169,19 +244,14 @@ def _walk(root: str, extensions: frozenset[str], mtimes: dict[str, int]) -> Iter
             gitignore = os.path.join(relative, ".gitignore")
             mtimes[gitignore] = _mtime(os.path.join(root, gitignore))
             ignores = [*ignores, (relative, _gitignore(os.path.join(root, gitignore)))]
-        subdirectories = []
+        yield relative, entries, ignores
         for entry in entries:
             name = entry.name
-            if entry.is_dir(follow_symlinks=False):
-                path = os.path.join(relative, name)
-                if name not in _SKIPPED_DIRS and not name.startswith("."):
-                    if not (ignores and _ignored(ignores, path, is_dir=True)):
-                        subdirectories.append((path, ignores))
-            elif name[name.rfind("."):] in extensions:
-                path = os.path.join(relative, name)
-                if not (ignores and _ignored(ignores, path, is_dir=False)):
-                    yield path
-        stack.extend(subdirectories)
+            if name in _SKIPPED_DIRS or name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+                continue
+            path = os.path.join(relative, name)
+            if path not in skipped and not (ignores and _ignored(ignores, path, is_dir=True)):
+                stack.append((path, ignores))
 
 
 def _gitignore(path: str) -> pathspec.PathSpec:
@@ -192,7 +262,7 @@ def _gitignore(path: str) -> pathspec.PathSpec:
         return pathspec.GitIgnoreSpec.from_lines([])
 
 
-def _ignored(ignores: list[tuple[str, pathspec.PathSpec]], path: str, *, is_dir: bool) -> bool:
+def _ignored(ignores: _Ignores, path: str, *, is_dir: bool) -> bool:
     for base, spec in ignores:
         inner = os.path.relpath(path, base) if base else path
         if spec.match_file(inner.replace(os.sep, "/") + ("/" if is_dir else "")):

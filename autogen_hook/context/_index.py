@@ -6,13 +6,17 @@ file, counted: a lexical scan that costs a fraction of a query pass over the
 whole tree (measured on Django: 0.25 s against 0.6 s for 2,800 files) and that
 also sees the uses a query pattern would miss (``Order.objects``, a name in a
 docstring). Only tokens that name a top-level definition somewhere in the
-project ever matter, so words in strings and comments add little noise.
+project ever matter, so words in strings and comments add little noise. Tokens
+of a key format (an AWS key id, the pieces of ``sk-proj-...``) are dropped
+before they are stored: they are no reference, and no key is stored.
 
 The cache is one SQLite file (``<store>/.index/tags.sqlite3``): a row per file
 keyed by its relative path and checked against its size and mtime, a row per
 top-level definition, and the rendered summary of each definition a prompt has
-used (already redacted, so no secret is stored). SQLite lets a request read just
-what it needs (every definition's name and place, the references of the few
+used (already redacted). A literal given to a secret-looking name that is no key
+format (a password) may still be among a file's tokens: the file itself holds
+it, and the index is a local cache that git ignores. SQLite lets a request read
+just what it needs (every definition's name and place, the references of the few
 files the ranking visits) instead of loading the whole index. A file's rows go
 when it changes; everything goes when the queries, the renderer or the redaction
 rules change (``version``).
@@ -36,11 +40,12 @@ from typing import Any, NamedTuple
 
 from tree_sitter import Node, QueryCursor
 
-from ._files import Listing, SourceFile, source_files
+from ._files import Listing, SourceFile, read_regular, source_files
 from ._grammars import Grammar, extensions, fingerprint, grammar_for
+from ._redact import may_hold_keys, without_keys
 
 SCHEMA = 3
-_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -85,13 +90,18 @@ class IndexStats:
 
 
 def tags(grammar: Grammar, source: bytes) -> Tags:
-    """Top-level definitions from the grammar's tag query, and every identifier token counted."""
+    """Top-level definitions from the grammar's tag query, and every identifier token counted
+    but those of a key format (``AKIA...``, the pieces of ``sk-proj-...``): they are no
+    reference, and the index stores no key."""
     root = grammar.parser().parse(source).root_node
     found = tuple(
         (name, kind, node.start_point[0] + 1, node.end_point[0] + 1)
         for name, kind, node in definition_nodes(grammar, root)
     )
-    tokens = Counter(t.decode("utf-8", "replace") for t in _IDENTIFIER.findall(source))
+    text = source.decode("utf-8", "replace")  # once: decoding each token costs a third of a parse
+    tokens = Counter(_IDENTIFIER.findall(text))
+    if may_hold_keys(tokens, text):
+        tokens = Counter(_IDENTIFIER.findall(without_keys(text)))
     tokens.subtract(name for name, _, _, _ in found)  # a definition's own name is no reference
     return Tags(found, {name: count for name, count in tokens.items() if count > 0})
 
@@ -110,11 +120,62 @@ def _text(node: Node) -> str:
     return node.text.decode("utf-8", "replace") if node.text is not None else ""
 
 
+class Database:
+    """The index's SQLite connection, every failure reported as sqlite3.DatabaseError.
+
+    A damaged file can make the driver fail in other ways (a garbled schema makes
+    it raise UnicodeDecodeError); reported as sqlite3.Error, any of them leads to
+    the index being deleted and rebuilt. Queries return their rows at once, so
+    that reading them is covered too.
+    """
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        with _damage_is_database_error():
+            return self._connection.execute(sql, parameters).fetchall()
+
+    def first(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        """The first row of a query, or None."""
+        rows = self.execute(sql, parameters)
+        return rows[0] if rows else None
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with _damage_is_database_error():
+            self._connection.executemany(sql, rows)
+
+    def executescript(self, script: str) -> None:
+        with _damage_is_database_error():
+            self._connection.executescript(script)
+
+    def __enter__(self) -> Database:
+        self._connection.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        with _damage_is_database_error():
+            self._connection.__exit__(*exc_info)
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+@contextlib.contextmanager
+def _damage_is_database_error() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged file makes the driver raise
+        raise sqlite3.DatabaseError(f"damaged index ({type(exc).__name__}: {exc})") from exc
+
+
 class Index:
     """An open index of one project. Kept open for the life of the process (see _repomap):
     ``lock`` serialises the threads that use it."""
 
-    def __init__(self, db: sqlite3.Connection, root: str) -> None:
+    def __init__(self, db: Database, root: str) -> None:
         self.db = db
         self.root = root
         self.definers: dict[str, list[Definition]] = {}
@@ -123,17 +184,23 @@ class Index:
         self._loaded = False
         self._listing = self._saved_listing()
 
-    def refresh(self, excluded: Sequence[str]) -> IndexStats:
+    def refresh(self, excluded: Sequence[str], always: Sequence[str] = ()) -> IndexStats:
         """:meth:`update`, then :meth:`load` if anything changed since the last load."""
-        stats = self.update(excluded)
+        stats = self.update(excluded, always)
         if stats.parsed or stats.removed or not self._loaded:
             self.load()
         return stats
 
-    def update(self, excluded: Sequence[str]) -> IndexStats:
-        """Parse new and changed files and forget removed ones."""
+    def update(self, excluded: Sequence[str], always: Sequence[str] = ()) -> IndexStats:
+        """Parse new and changed files and forget removed ones.
+
+        ``excluded``: absolute directories left out (the store); ``always``: files
+        indexed whatever the rules say (the caller's, relative to the root).
+        """
         previous = self._listing
-        listed, self._listing = source_files(self.root, extensions(), tuple(excluded), previous)
+        listed, self._listing = source_files(
+            self.root, extensions(), tuple(excluded), previous, tuple(always)
+        )
         if self._listing is not previous:
             self._save_listing()
         known = {p: (s, m) for p, s, m in self.db.execute("SELECT path, size, mtime_ns FROM files")}
@@ -156,7 +223,7 @@ class Index:
         """
         rows = self._saved_rows()
         if rows is None:
-            rows = self.db.execute("SELECT path, name, kind, line, end_line FROM defs").fetchall()
+            rows = self.db.execute("SELECT path, name, kind, line, end_line FROM defs")
             with self.db:
                 self.db.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('definitions', ?)", (marshal.dumps(rows),)
@@ -177,10 +244,10 @@ class Index:
 
     def summary(self, definition: Definition) -> tuple[bool, str | None]:
         """(found, text) of the rendering cached for ``definition``; text None: not renderable."""
-        row = self.db.execute(
+        row = self.db.first(
             "SELECT text FROM summaries WHERE path = ? AND name = ? AND line = ?",
             (definition.path, definition.name, definition.line),
-        ).fetchone()
+        )
         return (True, row[0]) if row else (False, None)
 
     def remember(self, definition: Definition, text: str | None) -> None:
@@ -192,8 +259,9 @@ class Index:
 
     def references(self, path: str) -> dict[str, int]:
         """Names ``path`` refers to, with counts ({} for a file not in the index)."""
-        row = self.db.execute("SELECT refs FROM files WHERE path = ?", (path,)).fetchone()
-        return json.loads(row[0]) if row else {}
+        row = self.db.first("SELECT refs FROM files WHERE path = ?", (path,))
+        with _damage_is_database_error():
+            return json.loads(row[0]) if row else {}
 
     def referencing(self, names: Iterable[str]) -> list[str]:
         """Files that refer to any of ``names``."""
@@ -209,17 +277,17 @@ class Index:
         if value is None:
             return None
         try:
-            paths, mtimes = json.loads(value)
-            return Listing(tuple(paths), dict(mtimes))
+            key, paths, mtimes = json.loads(value)
+            return Listing(str(key), tuple(paths), dict(mtimes))
         except (ValueError, TypeError):
-            return None  # unreadable: the next update lists the tree again
+            return None  # unreadable or of an older format: the next update lists the tree again
 
     def _save_listing(self) -> None:
         assert self._listing is not None
         with self.db:
             self.db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('listing', ?)",
-                (json.dumps([self._listing.paths, self._listing.mtimes]),),
+                (json.dumps([self._listing.key, self._listing.paths, self._listing.mtimes]),),
             )
 
     def _forget(self, paths: list[str]) -> None:
@@ -229,11 +297,9 @@ class Index:
 
     def _store(self, file: SourceFile) -> None:
         grammar = grammar_for(file.path)
-        try:
-            with open(os.path.join(self.root, file.path), "rb") as f:
-                source = f.read()
-        except OSError:
-            return  # vanished or unreadable since it was listed: not indexed, tried again next time
+        source = read_regular(os.path.join(self.root, file.path))
+        if source is None:
+            return  # vanished, replaced or unreadable since it was listed: tried again next time
         found = tags(grammar, source) if grammar is not None else Tags((), {})
         self.db.execute(
             "INSERT INTO files VALUES (?, ?, ?, ?)",
@@ -244,14 +310,15 @@ class Index:
         )
 
 
-def connect(path: str) -> sqlite3.Connection:
-    """Open (or create) the cache at ``path``; raises sqlite3.DatabaseError if it is corrupt."""
+def connect(path: str) -> Database:
+    """Open (or create) the cache at ``path``; raises sqlite3.DatabaseError if it is damaged."""
     if path != ":memory:":
         os.makedirs(os.path.dirname(path), exist_ok=True)
-    db = sqlite3.connect(path, timeout=10, check_same_thread=False)
+    connection = sqlite3.connect(path, timeout=10, check_same_thread=False)
+    db = Database(connection)
     try:
         db.execute("PRAGMA synchronous = OFF")  # a cache: a crash costs a rebuild, not data
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+        version = db.first("PRAGMA user_version")[0]
         stale = version != SCHEMA or _meta(db, "version") != _version()
         with db:
             if stale:
@@ -263,7 +330,7 @@ def connect(path: str) -> sqlite3.Connection:
             db.execute(f"PRAGMA user_version = {SCHEMA}")
             db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (_version(),))
     except BaseException:
-        db.close()
+        connection.close()
         raise
     return db
 
@@ -278,8 +345,8 @@ def _version() -> str:
     return digest.hexdigest()[:16]
 
 
-def _meta(db: sqlite3.Connection, key: str) -> Any:
+def _meta(db: Database, key: str) -> Any:
     with contextlib.suppress(sqlite3.OperationalError):  # no meta table yet
-        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = db.first("SELECT value FROM meta WHERE key = ?", (key,))
         return row[0] if row else None
     return None

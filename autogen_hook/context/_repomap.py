@@ -46,7 +46,7 @@ def _ranked(
     index: Index, store_dir: str, focus: Focus, render: Callable[[list[Definition], Index], T]
 ) -> tuple[T, IndexStats]:
     with index.lock:
-        stats = index.refresh(excluded=(store_dir,))
+        stats = index.refresh(excluded=(store_dir,), always=(focus.caller,) if focus.caller else ())
         return render(rank(index, focus), index), stats
 
 

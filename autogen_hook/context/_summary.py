@@ -9,12 +9,14 @@ rendered are read, redacted and parsed.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tree_sitter import Node
 
+from ._files import read_regular
 from ._grammars import grammar_for
 from ._index import Definition, Index, definition_nodes
 
@@ -69,11 +71,9 @@ class Summaries:
 
     def _read(self, path: str) -> list[str] | None:
         if path not in self._lines:
-            try:
-                with open(os.path.join(self.root, path), encoding="utf-8", errors="replace") as f:
-                    self._lines[path] = f.readlines()
-            except OSError:
-                self._lines[path] = None
+            data = read_regular(os.path.join(self.root, path))
+            text = data.decode("utf-8", "replace") if data is not None else None
+            self._lines[path] = io.StringIO(text, newline=None).readlines() if text is not None else None
         return self._lines[path]
 
 
