@@ -282,9 +282,10 @@ async def _collect(request: Request, settings: Settings) -> Context:
     on the event loop, keeps concurrent generations from filling the thread pool
     with threads that only wait for it.
     """
+    asked_at = time.monotonic()
     lock = _context_locks.setdefault(settings.project_root, asyncio.Lock())
     async with lock:
-        return await asyncio.to_thread(collect, request, settings)
+        return await asyncio.to_thread(collect, request, settings, asked_at)
 
 
 os.register_at_fork(after_in_child=_context_locks.clear)  # the locks belong to the parent's loop

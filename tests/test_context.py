@@ -617,3 +617,20 @@ def test_context_command_rejects_bad_arguments_with_exit_2(
         main(argv)
     assert exit_info.value.code == 2
     assert complaint in capsys.readouterr().err
+
+
+def test_a_burst_of_requests_shares_one_refresh_yet_sees_every_earlier_edit(tmp_path: Path) -> None:
+    import time
+
+    from autogen_hook.context._index import Index, connect
+
+    (tmp_path / "a.py").write_text("def a() -> int:\n    return 1\n")
+    index = Index(connect(str(tmp_path / "tags.sqlite3")), str(tmp_path))
+    asked = time.monotonic()
+    first = index.refresh(excluded=(), asked_at=asked)
+    (tmp_path / "b.py").write_text("def b() -> int:\n    return 2\n")  # after the burst was asked
+    assert index.refresh(excluded=(), asked_at=asked) is first  # served by the refresh it waited for
+    assert "b" not in index.definers
+    index.refresh(excluded=(), asked_at=time.monotonic())  # asked after the edit: sees it
+    assert "b" in index.definers
+    index.db.close()

@@ -83,8 +83,12 @@ class Context:
         return estimate_tokens("\n\n".join(self.sections()))
 
 
-def collect(request: Request, settings: Settings) -> Context:
-    """Everything the prompt says about the surroundings of ``request``; never raises for context."""
+def collect(request: Request, settings: Settings, asked_at: float | None = None) -> Context:
+    """Everything the prompt says about the surroundings of ``request``; never raises for context.
+
+    ``asked_at`` (``time.monotonic()`` when the request arrived) lets a burst of requests
+    share one refresh of the project's index.
+    """
     caller = request.caller
     filename = caller.filename if caller is not None else ""
     session = _guarded("reading the interactive history", lambda: session_source(filename))
@@ -98,7 +102,7 @@ def collect(request: Request, settings: Settings) -> Context:
         packages=_guarded("listing installed packages", installed_packages) or (),
     )
     context = _fit_caller(context, settings.context_budget)
-    mapped = _guarded("building the repo map", lambda: _repo_map(context, settings))
+    mapped = _guarded("building the repo map", lambda: _repo_map(context, settings, asked_at))
     if mapped is not None:
         context = replace(context, snippets=mapped[0], index=mapped[1])
     return context
@@ -153,7 +157,9 @@ def _fit_caller(context: Context, budget: int) -> Context:
     return replace(context, caller=replace(bare, uses=uses[:kept]))
 
 
-def _repo_map(context: Context, settings: Settings) -> tuple[tuple[Snippet, ...], IndexStats]:
+def _repo_map(
+    context: Context, settings: Settings, asked_at: float | None
+) -> tuple[tuple[Snippet, ...], IndexStats]:
     """The ranked definitions that fit what the budget leaves, rendered; the index's statistics."""
     caller = context.caller
     path = context.caller_name
@@ -181,7 +187,7 @@ def _repo_map(context: Context, settings: Settings) -> tuple[tuple[Snippet, ...]
         )
         return tuple(candidates[:kept])
 
-    return ranked_definitions(settings.project_root, settings.store_dir, focus, render)
+    return ranked_definitions(settings.project_root, settings.store_dir, focus, render, asked_at)
 
 
 _scan_lock = threading.Lock()

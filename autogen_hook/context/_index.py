@@ -32,6 +32,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -182,13 +183,27 @@ class Index:
         self.paths: tuple[str, ...] = ()
         self.lock = threading.Lock()
         self._loaded = False
+        self._last_refresh: tuple[float, tuple[tuple[str, ...], tuple[str, ...]], IndexStats] | None = None
         self._listing = self._saved_listing()
 
-    def refresh(self, excluded: Sequence[str], always: Sequence[str] = ()) -> IndexStats:
-        """:meth:`update`, then :meth:`load` if anything changed since the last load."""
+    def refresh(
+        self, excluded: Sequence[str], always: Sequence[str] = (), asked_at: float | None = None
+    ) -> IndexStats:
+        """:meth:`update`, then :meth:`load` if anything changed since the last load.
+
+        A request asked at ``asked_at`` (``time.monotonic()``) is served by the last
+        refresh if that one started later: it saw every edit made before the request.
+        A burst of generations then refreshes once rather than once each.
+        """
+        key = (tuple(excluded), tuple(always))
+        last = self._last_refresh
+        if asked_at is not None and last is not None and last[0] >= asked_at and last[1] == key:
+            return last[2]
+        started = time.monotonic()
         stats = self.update(excluded, always)
         if stats.parsed or stats.removed or not self._loaded:
             self.load()
+        self._last_refresh = (started, key, stats)
         return stats
 
     def update(self, excluded: Sequence[str], always: Sequence[str] = ()) -> IndexStats:

@@ -24,29 +24,38 @@ _DATABASE = "tags.sqlite3"
 
 
 def ranked_definitions(
-    root: str, store_dir: str, focus: Focus, render: Callable[[list[Definition], Index], T]
+    root: str,
+    store_dir: str,
+    focus: Focus,
+    render: Callable[[list[Definition], Index], T],
+    asked_at: float | None = None,
 ) -> tuple[T, IndexStats]:
-    """Bring the index of ``root`` up to date, rank its definitions for ``focus``, and
-    ``render`` them while the index is open (it caches the renderings)."""
+    """Bring the index of ``root`` up to date (as of ``asked_at``, see Index.refresh), rank its
+    definitions for ``focus``, and ``render`` them while the index is open (it caches renderings)."""
     path = os.path.join(store_dir, INDEX_DIRECTORY, _DATABASE)
     for _ in range(2):
         try:
-            return _ranked(_opened(path, root), store_dir, focus, render)
+            return _ranked(_opened(path, root), store_dir, focus, render, asked_at)
         except (OSError, sqlite3.Error) as exc:
             log.warning("autogen-hook: the context index %s is unusable (%s); rebuilding it", path, exc)
             _discard(path)
     index = Index(connect(":memory:"), root)  # the store cannot hold an index
     try:
-        return _ranked(index, store_dir, focus, render)
+        return _ranked(index, store_dir, focus, render, asked_at)
     finally:
         index.db.close()
 
 
 def _ranked(
-    index: Index, store_dir: str, focus: Focus, render: Callable[[list[Definition], Index], T]
+    index: Index,
+    store_dir: str,
+    focus: Focus,
+    render: Callable[[list[Definition], Index], T],
+    asked_at: float | None,
 ) -> tuple[T, IndexStats]:
     with index.lock:
-        stats = index.refresh(excluded=(store_dir,), always=(focus.caller,) if focus.caller else ())
+        always = (focus.caller,) if focus.caller else ()
+        stats = index.refresh(excluded=(store_dir,), always=always, asked_at=asked_at)
         return render(rank(index, focus), index), stats
 
 

@@ -14,14 +14,21 @@ TRANSIENT_STATUSES = frozenset({408, 409, 429, 529}) | frozenset(range(500, 600)
 CONNECT_TIMEOUT = 10.0
 
 
-def new_client() -> httpx.AsyncClient:
-    """The provider's pooled client; read timeouts are set per request."""
+def new_client(*, tls: bool = True) -> httpx.AsyncClient:
+    """The provider's pooled client; read timeouts are set per request.
+
+    ``tls=False`` for a plain-http server (a local Ollama or vLLM): loading the CA
+    bundle costs ~90 ms on the event loop, and that client never makes a TLS
+    connection, since it never follows a redirect.
+    """
     from .. import __version__
 
     return httpx.AsyncClient(
         timeout=httpx.Timeout(120.0, connect=CONNECT_TIMEOUT),
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         headers={"user-agent": f"autogen-hook/{__version__}"},
+        verify=tls,
+        follow_redirects=False,
     )
 
 
@@ -143,10 +150,11 @@ class PooledClient:
     """Base of the built-in providers: one pooled HTTP client per instance, made on first use."""
 
     _client: httpx.AsyncClient | None = None
+    base_url: str
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = new_client()
+            self._client = new_client(tls=not self.base_url.lower().startswith("http://"))
         return self._client
 
     async def aclose(self) -> None:
