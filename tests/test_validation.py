@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -200,3 +201,38 @@ def test_generated_code_is_checked_without_provider_credentials(monkeypatch: pyt
     env = _child_env()
     assert not any(value == "secret" for value in env.values())
     assert env["MY_SETTING"] == "kept" and env["AUTOGEN_HOOK_DISABLE"] == "1"
+
+
+@pytest.fixture
+def quick_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autogen_hook._validate import _smoke
+
+    monkeypatch.setattr(_smoke, "TIMEOUT", 1.0)
+
+
+def test_an_import_that_hangs_is_stopped_at_the_time_limit(quick_limit: None) -> None:
+    code = "import time\n\n\ndef f(x: int = time.sleep(30)) -> int:\n    return 2\n"
+    assert "did not finish within 1 s" in problem(code)
+
+
+def test_an_import_that_ends_the_interpreter_is_reported(quick_limit: None) -> None:
+    code = "import os\n\n\ndef f(x: int = os._exit(3)) -> int:\n    return 2\n"
+    assert "crashed the interpreter (exit status 3)" in problem(code)
+
+
+def test_checks_go_on_when_the_server_is_gone_or_there_is_no_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autogen_hook._validate import _smoke
+
+    async def kill_the_server_between_checks() -> list[str]:
+        spec = Spec("autogen.t", ("f",), frozenset(), "/tmp/autogen-t.py", "autogen", ())
+        first = await validate(f"```python\n{GOOD}```", spec)
+        assert _smoke._server is not None and _smoke._server._process is not None
+        _smoke._server._process.kill()
+        await _smoke._server._process.wait()
+        second = await validate(f"```python\n{GOOD}```", spec)
+        return [first, second]
+
+    assert asyncio.run(kill_the_server_between_checks()) == [GOOD, GOOD]
+    monkeypatch.delattr(os, "fork")  # as on Windows: a fresh interpreter per check
+    assert check(GOOD) == GOOD
+    assert "NameError: name 'undefined_name' is not defined" in problem("def f(x=undefined_name):\n    return x\n")

@@ -1,12 +1,14 @@
-"""The last check: import the candidate in a fresh interpreter and look for the names.
+"""The last check: import the candidate in a separate process and look for the names.
 
 Static checks cannot see a NameError in a default argument or a missing
 transitive dependency. Running the module in a separate process finds those
-without touching the importing process. The child gets this process's
-``sys.path``, no provider credentials, the hook switched off, and a time limit of
-its own (it must not outlive a killed parent). It skips ``site``, most of its
-start-up cost, unless a ``.pth`` file installed an import finder here, as
-setuptools' editable installs do: the module may import through it.
+without touching the importing process. The process is forked by a check server
+(``_forkserver.py``) that holds only built-in modules, so it starts as a fresh
+interpreter would, for the price of a fork. It gets this process's ``sys.path``,
+no provider credentials, the hook switched off, and a time limit of its own (it
+must not outlive a killed parent). The server skips ``site``, unless a ``.pth``
+file installed an import finder here, as setuptools' editable installs do: the
+module may import through it.
 """
 
 from __future__ import annotations
@@ -20,60 +22,132 @@ from typing import Any
 from ._static import Problem
 
 TIMEOUT = 30.0
-# The child imports only built-in modules (marshal, sys) unless it has a traceback to
-# format: its start-up is most of the check's cost. The module's own prints go to
-# stderr; stdout carries the marshalled result.
-_CHILD = """
-import _signal, marshal, sys
-job = marshal.loads(sys.stdin.buffer.read())
-hasattr(_signal, "alarm") and _signal.alarm(job["limit"])  # POSIX: end even if orphaned
-sys.path[:] = job["path"]
-out, sys.stdout = sys.stdout, sys.stderr
-module = type(sys)(job["module"])
-module.__file__ = job["filename"]
-sys.modules[job["module"]] = module
-try:
-    exec(compile(job["source"], job["filename"], "exec"), module.__dict__)
-    result = {"missing": [n for n in job["names"] if n not in module.__dict__]}
-except BaseException:
-    import linecache, traceback
-    lines = job["source"].splitlines(True)
-    linecache.cache[job["filename"]] = (len(job["source"]), None, lines, job["filename"])
-    result = {"error": "".join(traceback.format_exc().splitlines(True)[-12:])}
-out.buffer.write(marshal.dumps(result))
-"""
+_SERVER = os.path.join(os.path.dirname(__file__), "_forkserver.py")
 
 
 async def smoke_import(source: str, module: str, names: tuple[str, ...], filename: str) -> None:
     """Raise a Problem if importing ``source`` fails or leaves a requested name undefined."""
     job = {"source": source, "filename": filename, "module": module, "names": list(names),
-           "path": sys.path, "limit": int(TIMEOUT) + 5}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, *_site_flags(), "-c", _CHILD,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=_child_env(),
-    )
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(marshal.dumps(job)), TIMEOUT)
-    except asyncio.TimeoutError:
-        process.kill()
-        await process.wait()
-        raise Problem(
-            f"importing the module did not finish within {TIMEOUT:g} s; "
-            "module-level code must not block or loop"
-        ) from None
-    result = _result(stdout)
+           "path": sys.path, "limit": int(TIMEOUT)}
+    result, ending = await _check(job)
     if result is None:
-        tail = stderr.decode(errors="replace").strip()[-600:]
-        raise Problem(f"importing the module crashed the interpreter: {tail or 'no output'}")
+        if ending == "timeout":
+            raise Problem(
+                f"importing the module did not finish within {TIMEOUT:g} s; "
+                "module-level code must not block or loop"
+            )
+        raise Problem(f"importing the module crashed the interpreter ({ending})")
     if result.get("error"):
         raise Problem(f"importing the module raised an exception:\n{result['error']}")
     if result.get("missing"):
         raise Problem(
             "after importing, these names are not defined: " + ", ".join(result["missing"])
         )
+
+
+async def _check(job: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The child's result (None if it died) and how it ended: forked from the process's
+    check server, or, where there is no fork or the server is gone, a fresh interpreter."""
+    if hasattr(os, "fork"):
+        global _server
+        loop = asyncio.get_running_loop()
+        if _server is None or _server.loop is not loop:  # it belongs to one event loop
+            _server = _ForkServer(loop)
+        try:
+            return await _server.check(job)
+        except (OSError, EOFError, asyncio.IncompleteReadError):
+            _server = None  # started again by the next check
+    return await _fresh_interpreter(job)
+
+
+class _ForkServer:
+    """One ``_forkserver.py`` process per process, started on first use; checks run in
+    children it forks, so a check costs a fork instead of an interpreter's start-up."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._process: asyncio.subprocess.Process | None = None
+        self._replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._ids = 0
+        self._starting = asyncio.Lock()
+
+    async def check(self, job: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+        process = await self._started()
+        assert process.stdin is not None
+        self._ids += 1
+        ident = self._ids
+        reply = self._replies[ident] = self.loop.create_future()
+        try:
+            payload = marshal.dumps({"id": ident, "job": job})
+            process.stdin.write(len(payload).to_bytes(4, "little") + payload)
+            await process.stdin.drain()
+            answer = await asyncio.wait_for(reply, TIMEOUT + 10)  # the child's alarm comes first
+        except asyncio.TimeoutError:
+            return None, "timeout"
+        finally:
+            self._replies.pop(ident, None)
+        status = answer["status"]
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) == 14:  # SIGALRM: the time limit
+            return None, "timeout"
+        return answer["result"], f"exit status {os.waitstatus_to_exitcode(status)}"
+
+    async def _started(self) -> asyncio.subprocess.Process:
+        async with self._starting:
+            if self._process is None:
+                self._process = await asyncio.create_subprocess_exec(
+                    sys.executable, *_site_flags(), _SERVER,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.DEVNULL,
+                    env=_child_env(),
+                )
+                self.loop.create_task(self._read(self._process))
+            return self._process
+
+    async def _read(self, process: asyncio.subprocess.Process) -> None:
+        """Hand each reply to its waiting check; if the server goes away, fail them all."""
+        assert process.stdout is not None
+        try:
+            while True:
+                size = int.from_bytes(await process.stdout.readexactly(4), "little")
+                answer = marshal.loads(await process.stdout.readexactly(size))
+                waiting = self._replies.get(answer["id"])
+                if waiting is not None and not waiting.done():
+                    waiting.set_result(answer)
+        except (asyncio.IncompleteReadError, OSError, ValueError, EOFError) as exc:
+            for waiting in self._replies.values():
+                if not waiting.done():
+                    waiting.set_exception(EOFError(f"the check server ended ({exc})"))
+
+
+_server: _ForkServer | None = None
+
+
+def _forget_server() -> None:
+    """A forked child must not share its parent's check server."""
+    global _server
+    _server = None
+
+
+os.register_at_fork(after_in_child=_forget_server)
+
+
+async def _fresh_interpreter(job: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """One check in a new interpreter of its own (``_forkserver.py --once``)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, *_site_flags(), _SERVER, "--once",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=_child_env(),
+    )
+    try:
+        stdout, _ = await asyncio.wait_for(process.communicate(marshal.dumps(job)), TIMEOUT)
+    except asyncio.TimeoutError:
+        process.kill()
+        await process.wait()
+        return None, "timeout"
+    return _result(stdout), f"exit status {process.returncode}"
 
 
 def _result(stdout: bytes) -> dict[str, Any] | None:
