@@ -187,4 +187,12 @@ value = settings.get("API_TOKEN")
 url = "https://example.com:8080/users/me"
 query = "see https://docs.example.com/tokens"
 print("the token expired", user)
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [{"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"}]
+SIMPLE_JWT = {"AUTH_HEADER_TYPES": ("Bearer",), "USER_ID_CLAIM": "user_id"}
+REQUIRED_KEYS = ["id", "name", "email"]
+keys = ("id", "name")
+TOKENS = ["(", ")", "+", "-"]
+jwt = decode(raw)
+headers = {"Authorization": f"Bearer {token.key}"}
 '''

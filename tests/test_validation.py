@@ -83,7 +83,8 @@ def test_problems_are_kept_short_whatever_the_reply() -> None:
 
 def test_module_level_values_that_only_compute_are_fine() -> None:
     code = (
-        "import logging, os, re, shutil, sys\n"
+        "import logging, os, re, shutil, socket, sys\n"
+        "READERS = {'.txt': lambda p: open(p).read()}\nHOST = socket.gethostname()\n"
         "log = logging.getLogger(__name__)\nPATTERN = re.compile('a+')\n"
         "HOME = os.environ.get('HOME', '')\nGIT = shutil.which('git')\nPS1 = getattr(sys, 'ps1', None)\n"
     )
@@ -236,3 +237,23 @@ def test_checks_go_on_when_the_server_is_gone_or_there_is_no_fork(monkeypatch: p
     monkeypatch.delattr(os, "fork")  # as on Windows: a fresh interpreter per check
     assert check(GOOD) == GOOD
     assert "NameError: name 'undefined_name' is not defined" in problem("def f(x=undefined_name):\n    return x\n")
+
+
+def test_each_check_sees_the_environment_and_directory_of_its_moment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "helper_for_check.py").write_text("SEVEN = 7\n")
+    later = (
+        "import os\n\nimport helper_for_check\n\nMODE = os.environ['APP_MODE']\n\n\n"
+        "def f() -> int:\n    return helper_for_check.SEVEN\n"
+    )
+
+    async def two_checks() -> str:
+        spec = Spec("autogen.t", ("f",), frozenset(), "/tmp/autogen-t.py", "autogen", ())
+        await validate(f"```python\n{GOOD}```", spec)  # the check server starts here
+        monkeypatch.setenv("APP_MODE", "test")
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.syspath_prepend("")
+        return await validate(f"```python\n{later}```", spec)
+
+    assert "helper_for_check.SEVEN" in asyncio.run(two_checks())

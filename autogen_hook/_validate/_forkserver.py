@@ -7,7 +7,7 @@ for every check. Frames on stdin and stdout are a 4-byte little-endian length
 and a marshalled dict: ``{"id", "job"}`` in, ``{"id", "result", "status"}`` out.
 
 A child sets an alarm for the job's time limit, so it ends even if nobody waits
-for it; the server ends when its stdin closes (the parent is gone). With
+for it; the server ends when its stdin closes or its parent is gone. With
 ``--once`` it runs one check itself instead (no fork on this platform).
 """
 
@@ -30,6 +30,9 @@ def check(job: "Job") -> "dict[str, Any]":
 
     if hasattr(_signal, "alarm"):  # POSIX: end even if orphaned
         _signal.alarm(job["limit"])
+    os.environ.clear()  # the importing process's, as of this check (the server's are older)
+    os.environ.update(job["environ"])
+    os.chdir(job["cwd"])
     sys.path[:] = job["path"]
     module = type(sys)(job["module"])
     module.__file__ = job["filename"]
@@ -86,8 +89,9 @@ def serve() -> None:
     poll.register(0, select.POLLIN)
     children: "Children" = {}
     pending = b""
-    while True:
-        for fd, _ in poll.poll():
+    parent = os.getppid()
+    while os.getppid() == parent:  # a process the parent forked may hold our stdin open
+        for fd, _ in poll.poll(1000):
             data = os.read(fd, 1 << 16)
             if fd != 0:
                 if data:

@@ -68,7 +68,9 @@ _ACTING = (  # calls that act rather than compute: refused in module-level value
     "shutil.rmtree",
     "shutil.chown",
     "shutil.*archive",
-    "socket",
+    "socket.socket",
+    "socket.create_*",
+    "socket.socketpair",
     "urllib.request",
     "http.client",
 )
@@ -120,7 +122,7 @@ def _check_module_level_values(
 ) -> None:
     """``_gone = os.remove(path)`` acts on import as surely as a bare call does."""
     for expression in _evaluated_on_import(body):
-        for call in ast.walk(expression):
+        for call in _walk_outside_lambdas(expression):
             for name, lineno in _used_names(call, aliases):
                 acting = any(_matches(name, rule) for rule in _ACTING) or _dynamic_getattr(call)
                 if acting and not any(_matches(name, a) for a in allow):
@@ -128,6 +130,14 @@ def _check_module_level_values(
                         f"line {lineno}: a value computed on import calls {name}, which acts; "
                         "importing must only define things, so call it inside a function"
                     )
+
+
+def _walk_outside_lambdas(node: ast.AST) -> Iterator[ast.AST]:
+    """``ast.walk`` without lambda bodies: ``{".txt": lambda p: open(p).read()}`` opens nothing."""
+    yield node
+    for child in ast.iter_child_nodes(node):
+        if not isinstance(child, ast.Lambda):
+            yield from _walk_outside_lambdas(child)
 
 
 def _evaluated_on_import(body: list[ast.stmt]) -> Iterator[ast.expr]:

@@ -85,18 +85,28 @@ _FORMATS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = tuple(
 )
 
 # Where a secret-looking name may be: searched in the lower-cased text (much faster than (?i)).
-_HINT = re.compile(r"key|token|secret|pass|pw|cred|auth|priv|dsn|salt|cookie|jwt|bearer")
+_HINT = re.compile(r"key|token|secret|pass|pw|cred|auth|priv|dsn|salt|cookie|bearer")
 _NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-_SECRET_ROOTS = ("passw", "passphrase", "secret", "credential")  # secret in any word
+_SECRET_ROOTS = ("passw", "passphrase", "secret", "credential")  # secret in any word ...
+_ABOUT_WORDS = frozenset({  # ... unless the name is about such a secret: PASSWORD_HASHERS
+    "hasher", "hashers", "validator", "validators", "file", "path", "policy", "policies",
+    "length", "len", "min", "max", "field", "fields", "form", "prompt", "label", "reset",
+    "timeout", "age", "expiry", "url", "name", "names", "prefix", "model", "backend",
+    "backends", "manager", "strength", "hint", "help", "regex", "pattern", "rules", "required",
+})
 _SECRET_WORDS = frozenset({"pw", "pwd", "pword"})
 _LAST_WORDS = frozenset({  # secret as the name's last word: api_key, but not KEY_PREFIX
-    "key", "keys", "apikey", "apikeys", "token", "tokens", "pass", "cred", "creds", "auth",
-    "authorization", "oauth", "private", "priv", "privkey", "dsn", "salt", "cookie", "cookies",
-    "jwt", "bearer",
+    "key", "apikey", "apikeys", "token", "pass", "cred", "creds", "auth", "authorization",
+    "oauth", "private", "priv", "privkey", "dsn", "salt", "cookie", "bearer",
 })
-_LAST_ENDINGS = ("token", "tokens", "apikey", "accesskey", "privatekey", "privkey", "authkey",
-                 "signingkey", "masterkey", "pwd", "creds", "cookie", "cookies")
+_PLURALS = frozenset({"keys", "tokens", "cookies"})  # secret only after a qualifier: API_KEYS,
+_QUALIFIERS = frozenset({  # not REQUIRED_KEYS = ["id", "name"] or TOKENS = ["(", ")"]
+    "api", "access", "secret", "auth", "private", "client", "bearer", "refresh", "session",
+    "signing", "master", "encryption", "app", "service", "admin", "oauth", "webhook", "github",
+})
+_LAST_ENDINGS = ("token", "apikey", "accesskey", "privatekey", "privkey", "authkey",
+                 "signingkey", "masterkey", "pwd", "creds", "cookie")
 _VALUE_WORDS = frozenset({  # what may follow the secret word: token_value, auth_header
     "value", "str", "string", "raw", "bytes", "hex", "b64", "base64", "header", "data", "plain",
     "text", "pem",
@@ -176,18 +186,29 @@ def count_redactions(text: str) -> int:
     return len(_PLACEHOLDERS.findall(text))
 
 
-def _secret_name(name: str) -> bool:
-    """Whether ``name`` (``DB_PASS``, ``apiKey``, ``X-Auth-Token``) looks like it holds a secret."""
+def _secret_name(name: str) -> bool | None:
+    """Whether ``name`` (``DB_PASS``, ``apiKey``, ``X-Auth-Token``) looks like it holds a secret;
+    None for a bare plural (``TOKENS``), whose values are secrets only if they look like ones."""
     words = [word.lower() for word in _WORD.findall(name)]
+    meaningful = [w for w in words if not w.isdigit() and w not in _VALUE_WORDS]
+    last = meaningful[-1] if meaningful else ""
+    if last in _ABOUT_WORDS:
+        return False
     if any(word in _SECRET_WORDS or any(root in word for root in _SECRET_ROOTS) for word in words):
         return True
-    last = next((w for w in reversed(words) if not w.isdigit() and w not in _VALUE_WORDS), "")
+    if last in _PLURALS:
+        return True if len(meaningful) > 1 and meaningful[-2] in _QUALIFIERS else None
     return last in _LAST_WORDS or last.endswith(_LAST_ENDINGS)
 
 
 def _redact_named(text: str) -> str:
     """Values given to secret-looking names, tried only where such a name may be."""
-    spans = sorted(span for start, end in _secret_names(text) for span in _given(text, start, end))
+    spans = sorted(
+        span
+        for start, end, certain in _secret_names(text)
+        for span in _given(text, start, end)
+        if certain or _looks_secret(text[span[0] : span[1]])
+    )
     if not spans:
         return text
     pieces: list[str] = []
@@ -200,8 +221,15 @@ def _redact_named(text: str) -> str:
     return "".join(pieces) + text[done:]
 
 
-def _secret_names(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of every secret-looking name in ``text``, in order, each once."""
+def _looks_secret(value: str) -> bool:
+    """A value of a bare plural (``TOKENS = {"prod": ...}``) that could be a key: long, letters
+    and digits mixed, not a lexer's ``"("`` or a field name."""
+    return len(value) >= 8 and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
+def _secret_names(text: str) -> Iterator[tuple[int, int, bool]]:
+    """(start, end, certain) of every secret-looking name in ``text``, in order, each once;
+    ``certain`` is False for a bare plural (see :func:`_secret_name`)."""
     lowered = text.lower()
     if len(lowered) != len(text):  # a few characters lower-case to two: keep the offsets
         lowered = "".join(c.lower() if c.isascii() else "_" for c in text)
@@ -215,8 +243,9 @@ def _secret_names(text: str) -> Iterator[tuple[int, int]]:
         while end < len(text) and text[end] in _NAME_CHARACTERS:
             end += 1
         done = end
-        if _secret_name(text[start:end]):
-            yield start, end
+        secret = _secret_name(text[start:end])
+        if secret is not False:
+            yield start, end, secret is True
 
 
 def _given(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -288,7 +317,12 @@ def _value_literals(text: str, position: int, limit: int) -> Iterator[tuple[int,
                 return  # no literal can start here: the value is over (prose, a docstring's end)
             content = _string(text, index)
             index = content[2]
-            if content[1] > content[0] and _is_value(text, start, content[:2], index, brackets):
+            template = "f" in text[start:content[0]].lower() and "{" in text[content[0] : content[1]]
+            if (
+                content[1] > content[0]
+                and not template  # f"Bearer {token}" is code: a key inside it meets the format rules
+                and _is_value(text, start, content[:2], index, brackets)
+            ):
                 yield content[:2]
             if not _continues(text, index):
                 return
