@@ -291,7 +291,8 @@ def caller_dir() -> str:
     frame = caller_frame()
     filename = frame.f_code.co_filename if frame is not None else ""
     if not filename or filename.startswith("<"):
-        filename = getattr(sys.modules.get("__main__"), "__file__", None) or ""
+        main = getattr(sys.modules.get("__main__"), "__file__", None) or ""
+        filename = "" if main.startswith(_SKIPPED) else main  # 3.13's REPL: _pyrepl/__main__.py
     if filename and not filename.startswith("<"):
         return os.path.dirname(os.path.abspath(filename))
     return os.getcwd()
