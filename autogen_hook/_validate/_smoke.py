@@ -28,7 +28,7 @@ _SERVER = os.path.join(os.path.dirname(__file__), "_forkserver.py")
 async def smoke_import(source: str, module: str, names: tuple[str, ...], filename: str) -> None:
     """Raise a Problem if importing ``source`` fails or leaves a requested name undefined."""
     job = {"source": source, "filename": filename, "module": module, "names": list(names),
-           "path": sys.path, "limit": int(TIMEOUT), "environ": _child_env(), "cwd": os.getcwd()}
+           "path": sys.path, "limit": max(1, int(TIMEOUT)), "environ": _child_env(), "cwd": os.getcwd()}
     result, ending = await _check(job)
     if result is None:
         if ending == "timeout":
