@@ -27,8 +27,11 @@ _SERVER = os.path.join(os.path.dirname(__file__), "_forkserver.py")
 
 async def smoke_import(source: str, module: str, names: tuple[str, ...], filename: str) -> None:
     """Raise a Problem if importing ``source`` fails or leaves a requested name undefined."""
-    job = {"source": source, "filename": filename, "module": module, "names": list(names),
-           "path": sys.path, "limit": max(1, int(TIMEOUT)), "environ": _child_env(), "cwd": os.getcwd()}
+    job = {
+        "source": source, "filename": filename, "module": module, "names": list(names),
+        "path": sys.path, "environ": _child_env(), "cwd": os.getcwd(),  # as of this check
+        "limit": max(1, int(TIMEOUT)),  # seconds; alarm(0) would cancel the alarm
+    }
     result, ending = await _check(job)
     if result is None:
         if ending == "timeout":
