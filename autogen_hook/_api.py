@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from . import _runtime
+from . import _runtime, providers
 from ._errors import InvalidNameError, SettingsError
 from ._finder import FINDER, caller_dir, generatable
 from ._pipeline import ensure
 from ._request import Request
 from ._result import GenerationResult
-from . import providers
 from ._settings import Settings, _as_provider, project_root_of, resolve
 
 

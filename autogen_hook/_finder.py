@@ -182,7 +182,8 @@ class HookFinder:
         if top not in self.projects:
             return None
         self.projects[name] = self._project_of(name, top)
-        if self.settings_for(name).disable:
+        settings = self.settings_for(name)
+        if settings.disable:
             return None
         parts = name.split(".")[1:]
         if not all(_nameable(part) for part in parts):
@@ -194,13 +195,14 @@ class HookFinder:
                 "can be imported.",
                 module=name,
             )
-        path = stored_file(self.settings_for(name).store_dir, name)
-        if any(part.startswith("_") for part in parts) and not os.path.exists(path):
+        path = stored_file(settings.store_dir, name)
+        stored = os.path.exists(path)
+        if not stored and any(part.startswith("_") for part in parts):
             return None  # private modules are never generated (tools probe __main__, _version)
         spec = _bootstrap.ModuleSpec(
             name, StoredLoader(name, path), origin=path, is_package=True
         )
-        spec.has_location = os.path.exists(path)
+        spec.has_location = stored
         return spec
 
     def _project_of(self, name: str, top: str) -> str:

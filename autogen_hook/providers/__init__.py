@@ -56,9 +56,9 @@ def check(chain: tuple[str, ...], where: str) -> None:
     """Raise SettingsError, naming ``where`` the chain was set, if it names an unknown provider."""
     for entry in chain:
         name = entry.partition(":")[0]
-        if name not in _BUILTIN and name not in available():
+        if name not in _BUILTIN and name not in (known := available()):  # scans entry points
             raise SettingsError(
-                f"{where}: unknown provider {name!r}; available: {', '.join(available())}. "
+                f"{where}: unknown provider {name!r}; available: {', '.join(known)}. "
                 f"Third-party providers register under the {ENTRY_POINT_GROUP!r} entry-point group."
             )
 

@@ -10,6 +10,10 @@ import httpx
 
 from .._errors import AuthenticationError, ProviderHTTPError, ProviderUnavailableError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._wire import Service
+
 TRANSIENT_STATUSES = frozenset({408, 409, 429, 529}) | frozenset(range(500, 600))
 CONNECT_TIMEOUT = 10.0
 
@@ -36,39 +40,28 @@ def request_timeout(seconds: float) -> httpx.Timeout:
     return httpx.Timeout(seconds, connect=min(CONNECT_TIMEOUT, seconds))
 
 
-def check_status(response: httpx.Response, provider: str, credential: str) -> None:
-    """Raise the matching ProviderHTTPError for an error status; ``credential`` names the variable.
+def check_status(response: httpx.Response, service: Service) -> None:
+    """Raise the matching ProviderHTTPError for an error status.
 
     The body must have been read (``await response.aread()`` for a streamed response).
     """
     status = response.status_code
     if status < 400:
         return
-    where = f"{provider} answered HTTP {status} for {response.request.method} {response.request.url}"
-    raise http_error(
-        provider, status, where, body_excerpt(response), credential, retry_after(response.headers)
-    )
-
-
-_BASE_URL_VARIABLES = {
-    "openai": "OPENAI_BASE_URL",
-    "anthropic": "ANTHROPIC_BASE_URL",
-    "codegen": "CODEGEN_API_BASE_URL",
-}
+    request = response.request
+    where = f"{service.provider} answered HTTP {status} for {request.method} {request.url}"
+    raise http_error(service, status, where, body_excerpt(response), retry_after(response.headers))
 
 
 def http_error(
-    provider: str,
-    status: int,
-    where: str,
-    excerpt: str,
-    credential: str,
-    retry_after: float | None = None,
+    service: Service, status: int, where: str, excerpt: str, retry_after: float | None = None
 ) -> ProviderHTTPError:
-    """The error for an HTTP status (or a streamed error of that kind): what, why, and what to do."""
+    """The error for an HTTP status (or a streamed error of that kind): what, why, and what to
+    do, naming the service's credential and base-URL variables."""
+    provider = service.provider
     if status in (401, 403):
         return AuthenticationError(
-            f"{where}: {excerpt}. The credential was refused: check {credential}.",
+            f"{where}: {excerpt}. The credential was refused: check {service.credential}.",
             provider=provider,
             status=status,
             body=excerpt,
@@ -79,7 +72,7 @@ def http_error(
     )
     hint = {
         400: f" The request was rejected: check {model_hint}.",
-        404: f" Check {_BASE_URL_VARIABLES.get(provider, 'the base URL')} and {model_hint}.",
+        404: f" Check {service.base_variable} and {model_hint}.",
         429: " Rate limited: wait a little or lower the request rate.",
     }.get(status, " The server failed: try again later." if status >= 500 else "")
     return ProviderHTTPError(

@@ -141,7 +141,7 @@ async def send(
         )
     except httpx.HTTPError as exc:
         raise service.unreachable(exc, url) from None
-    check_status(response, service.provider, service.credential)
+    check_status(response, service)
     return response
 
 
@@ -183,7 +183,7 @@ async def _stream(
             streaming = _is_event_stream(response)
             if not streaming:
                 await response.aread()
-                check_status(response, service.provider, service.credential)
+                check_status(response, service)
                 return fallback(response)
             async for event in iter_events(response.aiter_lines()):
                 received += 1
@@ -227,4 +227,4 @@ def _stream_error(
 ) -> ProviderError:
     status = exc.status or _STREAM_ERROR_STATUS.get(exc.kind, 500)
     where = f"{service.provider} sent an error as chunk {received} of its stream from {url}"
-    return http_error(service.provider, status, where, f"{exc.message} ({exc.kind})", service.credential)
+    return http_error(service, status, where, f"{exc.message} ({exc.kind})")
