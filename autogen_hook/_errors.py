@@ -55,7 +55,8 @@ class StoreError(AutogenHookError):
 class ValidationFailedError(AutogenHookError):
     """The model never produced a module that passed validation.
 
-    ``problems`` holds one entry per attempt, in order.
+    ``problems`` holds one entry per attempt, in order. The message ends with what to
+    do about those problems (see ``_hints``).
     """
 
     def __init__(self, module: str, problems: Sequence[str]) -> None:
@@ -65,11 +66,70 @@ class ValidationFailedError(AutogenHookError):
             "failed validation:"
         ]
         lines += [f"  attempt {n}: {p}" for n, p in enumerate(self.problems, 1)]
-        lines.append(
-            "Describe the module (autogen_hook.describe or [tool.autogen-hook.descriptions]), "
-            "use a stronger model, raise max-attempts, or write the module yourself."
-        )
+        lines += _hints(self.problems)
         super().__init__("\n".join(lines), module=module)
+
+
+_DESCRIBE = "describe the module (autogen_hook.describe or [tool.autogen-hook.descriptions])"
+_GENERIC = (
+    f"{_DESCRIBE[0].upper()}{_DESCRIBE[1:]}, use a stronger model, raise max-attempts, or "
+    "write the module yourself."
+)
+
+
+def _hints(problems: Sequence[str]) -> list[str]:
+    """What to do, one line per kind of problem met, in the order first met.
+
+    Problems are recognised by the wording of the checks that report them (the
+    validation and the pipeline); anything else gets the general advice.
+    """
+    hints: list[str] = []
+    for problem in problems:
+        hint = _hint(problem)
+        if hint not in hints:
+            hints.append(hint)
+    return hints
+
+
+def _hint(problem: str) -> str:
+    if "cut off at max-tokens" in problem:
+        return (
+            "The answer was cut off: raise max-tokens (AUTOGEN_HOOK_MAX_TOKENS), or ask for a "
+            "smaller module."
+        )
+    if "held no code" in problem:
+        return (
+            f"The model answered without code: {_DESCRIBE} so it knows what to write, or use a "
+            "model that writes code."
+        )
+    rule = _quoted_after(problem, "which the safety policy forbids (rule ")
+    if rule is not None:
+        return (
+            f"If the module really needs {rule}, grant it: allow = [\"{rule}\"] under "
+            f"[tool.autogen-hook] (or AUTOGEN_HOOK_ALLOW={rule}); else {_DESCRIBE} without it."
+        )
+    missing = _quoted_after(problem, "imports ")
+    if missing is not None and "which is not installed here" in problem:
+        top = missing.split(".")[0]
+        return (
+            f"The model wants {top}, which is not installed: install the package that provides "
+            f"it, or {_DESCRIBE} to say it must do without."
+        )
+    if "names are not defined" in problem or "must keep every name" in problem:
+        return (
+            f"The model did not write the names asked for: {_DESCRIBE}, saying what each "
+            "name is."
+        )
+    return _GENERIC
+
+
+def _quoted_after(text: str, marker: str) -> str | None:
+    """The quoted word right after ``marker`` in ``text`` (``'subprocess'`` -> subprocess)."""
+    _, found, rest = text.partition(marker)
+    if not found or rest[:1] not in ("'", '"'):
+        return None
+    word, closed, _ = rest[1:].partition(rest[0])
+    return word if closed and word else None
 
 
 class ProviderError(AutogenHookError):

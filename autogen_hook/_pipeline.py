@@ -21,7 +21,13 @@ from types import ModuleType
 from typing import TypeVar
 
 from . import _progress, _runtime, providers
-from ._errors import AutogenHookError, GenerationCycleError, NotGeneratedError, ValidationFailedError
+from ._errors import (
+    AutogenHookError,
+    GenerationCycleError,
+    NotGeneratedError,
+    ProviderError,
+    ValidationFailedError,
+)
 from ._finder import FINDER, StoredLoader, caller_frame, generatable
 from ._prompt import build_messages, digest, retry_messages
 from ._result import GenerationResult
@@ -193,15 +199,26 @@ class _Generation:
             allow=self.settings.allow,
         )
         for attempt in range(1, self.settings.max_attempts + 1):
-            provider, completion = await self._timed(
-                "provider",
-                ask(self.chain, self._completion_request(conversation), self.settings, self._on_provider),
-            )
+            try:
+                provider, completion = await self._timed(
+                    "provider",
+                    ask(self.chain, self._completion_request(conversation), self.settings, self._on_provider),
+                )
+            except ProviderError as exc:  # what the earlier attempts met is news too
+                exc.msg += "".join(
+                    f"\n  attempt {n} failed validation: {p}" for n, p in enumerate(self.problems, 1)
+                )
+                raise
             self.usage = Usage(
                 self.usage.input_tokens + completion.usage.input_tokens,
                 self.usage.output_tokens + completion.usage.output_tokens,
             )
             try:
+                if completion.truncated:
+                    raise Problem(
+                        f"the answer was cut off at max-tokens ({self.settings.max_tokens} tokens) "
+                        "before it ended; write a shorter module, or raise the max-tokens setting"
+                    )
                 source = await self._timed("validation", validate(completion.text, spec))
             except Problem as problem:
                 self.problems.append(str(problem))

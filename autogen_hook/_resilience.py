@@ -6,11 +6,13 @@
     gate         at most ``concurrency`` requests in flight in this process
     rate limit   requests start at most ``rate_limit`` times a minute per provider
     retries      transient failures are retried with jittered exponential backoff,
-                 waiting Retry-After / retry-after-ms when the server says so
+                 waiting Retry-After / retry-after-ms when the server says so, all
+                 within the retry budget (see ``retry_budget``)
     fallback     a provider that is down (or whose circuit is open) hands over to the
                  next one in the chain
 
-All state lives on the background event loop (see _runtime) and is per process.
+All state lives on the background event loop (see _runtime) and is per process;
+every schedule reads ``clock``, which tests replace.
 """
 
 from __future__ import annotations
@@ -19,25 +21,20 @@ import asyncio
 import contextlib
 import fnmatch
 import logging
-import time
+import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
-
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_random_exponential,
-)
 
 from . import providers
 from ._errors import ProviderError, ProviderUnavailableError
 from ._settings import Settings
 from .providers import Completion, CompletionRequest, ProgressCallback
+from .providers._ratelimit import MONOTONIC, Clock, SlidingWindow
 
 MAX_RETRY_AFTER = 60.0  # a server asking for longer gets this much, then we try again
-_backoff = wait_random_exponential(multiplier=0.5, max=20)
+MAX_BUDGET = 600.0  # seconds: the retry budget's cap, unless one timeout is longer
+BACKOFF_BASE, BACKOFF_CAP = 0.5, 20.0  # seconds: the n-th wait is random in [0, base * 2^(n-1)]
+clock: Clock = MONOTONIC
 _log = logging.getLogger("autogen_hook")
 
 
@@ -106,30 +103,69 @@ async def _ask_one(
     return completion
 
 
+def retry_budget(timeout: float, retries: int) -> float:
+    """Seconds one provider call may take with its retries and the waits between them:
+    ``(retries + 1) * timeout``, at most ``MAX_BUDGET`` unless one ``timeout`` is longer."""
+    return max(timeout, min((retries + 1) * timeout, MAX_BUDGET))
+
+
 async def _with_retries(
     provider: providers.Provider,
     request: CompletionRequest,
     settings: Settings,
     progress: ProgressCallback | None,
 ) -> Completion:
-    limiter = _limiters.setdefault(provider.name, _RateLimiter())
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(settings.retries + 1),
-        wait=_wait,
-        retry=retry_if_exception(_is_transient),
-        reraise=True,
-    )
-    try:
-        async for attempt in retrying:
-            with attempt:
-                await limiter.wait(settings.rate_limit)
-                return await _complete(provider, request, progress)
-    except ProviderError as exc:
-        if exc.transient and settings.retries:
-            exc.msg = f"{exc.msg} (gave up after {settings.retries + 1} tries)"
-        exc.name = request.module
-        raise
-    raise AssertionError("unreachable: tenacity either returns or raises")
+    """The completion, retrying transient failures; no try is given more time than the budget
+    has left, and no wait runs past its end."""
+    limiter = _limiter(provider.name, settings.rate_limit)
+    tries = settings.retries + 1
+    budget = retry_budget(request.timeout, settings.retries)
+    if limiter is not None:
+        await limiter.wait()
+    ends = clock.now() + budget
+    for attempt in range(1, tries + 1):
+        timeout = request.timeout if attempt == 1 else min(request.timeout, ends - clock.now())
+        try:
+            return await _complete(provider, replace(request, timeout=timeout), progress)
+        except ProviderError as exc:
+            exc.name = request.module
+            if not exc.transient or attempt == tries:
+                if exc.transient and attempt > 1:
+                    exc.msg = f"{exc.msg} (gave up after {attempt} tries)"
+                raise
+            if not await _pause(_delay(exc, attempt), limiter, ends):
+                tries_made = "1 try" if attempt == 1 else f"{attempt} tries"
+                exc.msg = (
+                    f"{exc.msg} (gave up after {tries_made}: another would pass the retry "
+                    f"budget of {budget:g} s, (retries + 1) x timeout, at most {MAX_BUDGET:g} s)"
+                )
+                raise
+    raise AssertionError("unreachable: the last try returns or raises")
+
+
+async def _pause(delay: float, limiter: SlidingWindow | None, ends: float) -> bool:
+    """Wait ``delay`` and then for the rate limit; False at once if that would pass ``ends``."""
+    if clock.now() + delay >= ends:
+        return False
+    await clock.sleep(delay)
+    return limiter is None or await limiter.wait(within=ends - clock.now())
+
+
+def _delay(exc: ProviderError, attempt: int) -> float:
+    """The wait before the next try: the server's Retry-After, else jittered exponential backoff."""
+    if exc.retry_after is not None:
+        return min(exc.retry_after, MAX_RETRY_AFTER)
+    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
+
+
+def _limiter(name: str, rate: float) -> SlidingWindow | None:
+    """The provider's window for ``rate`` requests a minute (a new one if the setting changed)."""
+    if rate <= 0:
+        return None
+    window = _limiters.get(name)
+    if window is None or window.period != 60.0 / rate:
+        window = _limiters[name] = SlidingWindow(1, 60.0 / rate, clock)
+    return window
 
 
 async def _complete(
@@ -151,20 +187,9 @@ async def _complete(
         ) from exc
 
 
-def _is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, ProviderError) and exc.transient
-
-
 def _is_outage(exc: ProviderError) -> bool:
     """Down rather than misconfigured: worth a breaker strike and a fallback."""
     return exc.transient or isinstance(exc, ProviderUnavailableError)
-
-
-def _wait(state: RetryCallState) -> float:
-    exc = state.outcome.exception() if state.outcome else None
-    if isinstance(exc, ProviderError) and exc.retry_after is not None:
-        return min(exc.retry_after, MAX_RETRY_AFTER)
-    return _backoff(state)
 
 
 @dataclass
@@ -178,7 +203,7 @@ class _Breaker:
     def admit(self, name: str, cooldown: float, module: str) -> None:
         if self.opened_at is None:
             return
-        remaining = self.opened_at + cooldown - time.monotonic()
+        remaining = self.opened_at + cooldown - clock.now()
         if remaining > 0 or self.trial_running:
             when = (
                 f"not asked again for {remaining:.0f} s (breaker-cooldown)"
@@ -201,26 +226,7 @@ class _Breaker:
             return
         self.failures += 1
         if self.failures >= threshold:
-            self.opened_at = time.monotonic()
-
-
-class _RateLimiter:
-    """Spaces request starts ``60 / rate`` seconds apart; ``rate`` 0 means unlimited."""
-
-    def __init__(self) -> None:
-        self._next = 0.0
-        self._lock: asyncio.Lock | None = None
-
-    async def wait(self, rate: float) -> None:
-        if rate <= 0:
-            return
-        self._lock = self._lock or asyncio.Lock()
-        async with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + 60.0 / rate
-        if start > now:
-            await asyncio.sleep(start - now)
+            self.opened_at = clock.now()
 
 
 class _Gate:
@@ -245,7 +251,7 @@ class _Gate:
 
 
 _breakers: dict[str, _Breaker] = {}
-_limiters: dict[str, _RateLimiter] = {}
+_limiters: dict[str, SlidingWindow] = {}
 _gate = _Gate()
 
 

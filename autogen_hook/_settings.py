@@ -149,7 +149,7 @@ FIELDS: dict[str, tuple[Callable[[object, str], Any], Any]] = {
     "breaker_cooldown": (_as_float(0), 30.0),
     "routes": (_as_routes, {}),
     "agent_timeout": (_as_float(1), 900.0),
-    "max_tokens": (_as_int(1), 8192),
+    "max_tokens": (_as_int(1), 4096),
 }
 _MERGED = ("descriptions", "routes")  # tables: later sources add keys instead of replacing
 
@@ -219,30 +219,46 @@ def _layers(root: str, overrides: Mapping[str, object]) -> dict[str, list[tuple[
         where = _where(key, root)
         layers.setdefault(_known(name, where), []).append((where, raw, root))
     cwd = os.getcwd()
-    for name in FIELDS:
-        raw = os.environ.get(ENV_PREFIX + name.upper())
-        if raw is not None:
-            layers.setdefault(name, []).append((ENV_PREFIX + name.upper(), raw, cwd))
+    for variable, raw in os.environ.items():  # every one: a misspelt variable is an error too
+        if variable.startswith(ENV_PREFIX):
+            name = _known(_env_name(variable), "the environment", _env_spelling)
+            layers.setdefault(name, []).append((variable, raw, cwd))
     for name, raw in overrides.items():
         where = f"install({name}=...)"
-        layers.setdefault(_known(name, where), []).append((where, raw, cwd))
+        layers.setdefault(_known(name, where, str), []).append((where, raw, cwd))
     return layers
 
 
-def _known(name: str, where: str) -> str:
-    if name not in FIELDS:
-        from ._errors import SettingsError
+def _known(name: str, where: str, spell: Callable[[str], str] = lambda n: n.replace("_", "-")) -> str:
+    """``name`` if it is a setting; else a SettingsError naming the closest setting, every
+    setting spelled as ``where``'s source spells them (``spell``)."""
+    if name in FIELDS:
+        return name
+    import difflib  # only on an error: the warm path imports nothing new
 
-        known = ", ".join(n.replace("_", "-") for n in FIELDS)
-        raise SettingsError(f"{where}: unknown setting {name!r}; known settings: {known}")
-    return name
+    from ._errors import SettingsError
+
+    known = [spell(n) for n in FIELDS]
+    close = difflib.get_close_matches(spell(name), known, n=1)
+    hint = f"did you mean {close[0]}?" if close else f"known settings: {', '.join(known)}"
+    raise SettingsError(f"{where}: unknown setting {spell(name)!r}; {hint}")
+
+
+def _env_name(variable: str) -> str:
+    """The setting an ``AUTOGEN_HOOK_*`` variable names (only upper case: the variables are)."""
+    suffix = variable[len(ENV_PREFIX) :]
+    return suffix.lower() if suffix.isupper() else suffix
+
+
+def _env_spelling(name: str) -> str:
+    return ENV_PREFIX + name.upper()
 
 
 def check_overrides(overrides: Mapping[str, object]) -> None:
     """Validate install() keywords at once, so a typo fails where it was written."""
     for name, raw in overrides.items():
         where = f"install({name}=...)"
-        FIELDS[_known(name, where)][0](raw, where)
+        FIELDS[_known(name, where, str)][0](raw, where)
 
 
 def namespace_of(project_root: str, overrides: Mapping[str, object]) -> str | None:

@@ -24,6 +24,7 @@ from autogen_hook.providers import (  # noqa: E402
     Progress,
     Provider,
 )
+from autogen_hook.providers._ratelimit import Clock  # noqa: E402
 
 _PROVIDER_VARIABLES = ("OPENAI_", "ANTHROPIC_", "CODEGEN_", "AUTOGEN_HOOK_")
 
@@ -66,6 +67,22 @@ def ask(
             await provider.aclose()
 
     return asyncio.run(complete())
+
+
+class FakeClock(Clock):
+    """A clock that moves only when something sleeps on it (at once) or the test moves it."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.time = now
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.time += seconds
+        await asyncio.sleep(0)
 
 
 @dataclass

@@ -7,19 +7,29 @@ requests get (``server.openai.push(...)``, ``server.anthropic.push(...)``,
 ``server.codegen.push(...)``) and read what was sent (``server.requests``).
 Replies are steps:
 
-* ``Code(src)`` / ``Text(s)``  a normal completion (streamed as SSE if the request asks)
+* ``Code(src)`` / ``Text(s)``  a normal completion (streamed as SSE if the request asks);
+                               ``Text(s, truncated=True)`` ends at the token limit
+                               (``finish_reason: length``, ``stop_reason: max_tokens``)
 * ``Status(429, headers=...)`` an HTTP error in the API's own error format
 * ``Raw(body)``                a malformed body
 * ``Drop()``                   close the connection without answering
 * ``Cut(chars)``               start the answer, then cut the connection mid-way
 * ``ErrorEvent(kind, msg)``    stream a little, then an error event inside the stream
 * ``Slow(seconds, step)``      wait, then answer with ``step``
+* ``Silent()``                 accept the request and never answer
+* ``KeepAlive(every)``         start a stream, then only SSE comments, forever
+* ``Trickle(every)``           a stream of content that never ends
+* ``SlowBody(step, every)``    a whole (non-streamed) answer, one byte every ``every`` s
+* ``Huge(chars, piece)``       an answer of ``chars`` characters, made as it is sent
+                               (streamed in ``piece``-character events, or a chunked body)
 * ``Run(statuses, result)``    (Codegen only) an agent run: the create answers the first
                                status, each poll the next one (the last repeats); a
                                ``Status`` among them answers that poll with the error
 
 A ``responder`` function can answer instead of a queue: it gets the request
-and returns a step (used for concurrent and racing scenarios).
+and returns a step (used for concurrent and racing scenarios). The endless steps
+end when the client goes away (or after ``ENDLESS`` seconds); ``server.sent``
+counts the characters of answer each request was sent.
 """
 
 from __future__ import annotations
@@ -31,16 +41,20 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+ENDLESS = 120.0  # seconds an endless step goes on for a client that never leaves
 
 
 @dataclass
 class Text:
     content: str
     model: str = "fake-model"
+    truncated: bool = False
 
 
 def Code(source: str, model: str = "fake-model") -> Text:  # noqa: N802 - reads like a step
@@ -90,6 +104,43 @@ class ErrorEvent:
 class Slow:
     seconds: float
     step: Any
+
+
+@dataclass
+class Silent:
+    """Read the request, then answer nothing until the client gives up."""
+
+
+@dataclass
+class KeepAlive:
+    """Open an event stream, then send only ``: keep-alive`` comments, every ``every`` s."""
+
+    every: float = 0.05
+
+
+@dataclass
+class Trickle:
+    """Open an event stream and send a little content every ``every`` s, never the end."""
+
+    every: float = 0.05
+    piece: str = "x = 1\n"
+
+
+@dataclass
+class SlowBody:
+    """Answer ``step`` (a Text) as a whole JSON body, one byte every ``every`` s."""
+
+    step: Any = None
+    every: float = 2.0
+
+
+@dataclass
+class Huge:
+    """An answer of ``chars`` characters, generated while it is sent: an SSE stream of
+    ``piece``-character deltas, or a chunked JSON body without a content-length."""
+
+    chars: int = 60_000_000
+    piece: int = 16
 
 
 @dataclass
@@ -176,6 +227,7 @@ class FakeLLM:
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.sent: list[int] = []  # characters of answer sent, per request answered
         self.openai = Script()
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests answered at the same time
@@ -263,14 +315,18 @@ class _OpenAI:
         return {"error": {"message": message, "type": "scripted", "code": status}}
 
     @staticmethod
-    def completion(content: str, model: str) -> dict[str, Any]:
+    def completion(content: str, model: str, truncated: bool = False) -> dict[str, Any]:
         return {
             "id": "chatcmpl-fake",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "length" if truncated else "stop",
+                }
             ],
             "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
         }
@@ -284,13 +340,14 @@ class _OpenAI:
         return _sse(_chunk(model, {"content": piece}, None))
 
     @staticmethod
-    def tail(model: str, pieces: int) -> list[bytes]:
+    def tail(model: str, pieces: int, truncated: bool = False) -> list[bytes]:
         usage = {
             "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
             "model": model, "choices": [],
             "usage": {"prompt_tokens": 100, "completion_tokens": pieces, "total_tokens": 100 + pieces},
         }
-        return [_sse(_chunk(model, {}, "stop")), _sse(usage), b"data: [DONE]\n\n"]
+        finish = "length" if truncated else "stop"
+        return [_sse(_chunk(model, {}, finish)), _sse(usage), b"data: [DONE]\n\n"]
 
     @staticmethod
     def error_event(kind: str, message: str) -> bytes:
@@ -312,12 +369,15 @@ class _Anthropic:
         return {"type": "error", "error": {"type": kind, "message": message}}
 
     @staticmethod
-    def completion(content: str, model: str) -> dict[str, Any]:
+    def completion(content: str, model: str, truncated: bool = False) -> dict[str, Any]:
         return {
             "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
             "content": [{"type": "text", "text": content}],
-            "stop_reason": "end_turn", "stop_sequence": None,
-            "usage": {"input_tokens": 100, "output_tokens": 50},
+            "stop_reason": "max_tokens" if truncated else "end_turn", "stop_sequence": None,
+            "usage": {
+                "input_tokens": 100, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                "output_tokens": 50,
+            },
         }
 
     @staticmethod
@@ -325,7 +385,10 @@ class _Anthropic:
         message: dict[str, Any] = {
             "id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [],
             "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": 100, "output_tokens": 1},
+            "usage": {
+                "input_tokens": 100, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                "output_tokens": 1,
+            },
         }
         return [
             _sse({"type": "message_start", "message": message}, "message_start"),
@@ -342,13 +405,14 @@ class _Anthropic:
         return _sse(data, "content_block_delta")
 
     @staticmethod
-    def tail(model: str, pieces: int) -> list[bytes]:
+    def tail(model: str, pieces: int, truncated: bool = False) -> list[bytes]:
+        stop = "max_tokens" if truncated else "end_turn"
         return [
             _sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
             _sse(
                 {
                     "type": "message_delta",
-                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "delta": {"stop_reason": stop, "stop_sequence": None},
                     "usage": {"output_tokens": pieces},
                 },
                 "message_delta",
@@ -430,6 +494,16 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 self._answer(step, request, _Codegen)
 
         def _answer(self, step: Step, request: Recorded, api: Any) -> None:
+            sent = [0]
+            try:
+                self._reply(step, request, api, sent)
+            except OSError:  # the client went away (cut an endless or oversized answer)
+                self.close_connection = True
+            finally:
+                with server._lock:
+                    server.sent.append(sent[0])
+
+        def _reply(self, step: Step, request: Recorded, api: Any, sent: list[int]) -> None:
             while isinstance(step, Slow):
                 time.sleep(step.seconds)
                 step = step.step
@@ -441,15 +515,39 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
             elif isinstance(step, Raw):
                 self._send(step.status, step.body.encode(), step.content_type)
             elif isinstance(step, Cut) and streams:
-                self._stream(api, step.content, "fake-model", stop_after=step.chars)
+                self._stream(api, _pieces(step.content), "fake-model", sent, stop_after=step.chars)
             elif isinstance(step, Cut):
                 self._cut_body(json.dumps(api.completion(step.content, "fake-model")).encode(), step.chars)
             elif isinstance(step, ErrorEvent):
-                self._stream(api, "x" * 500, "fake-model", stop_after=step.after, error=step)
+                self._stream(api, _pieces("x" * 500), "fake-model", sent, stop_after=step.after, error=step)
             elif isinstance(step, Text) and streams:
-                self._stream(api, step.content, step.model)
+                self._stream(api, _pieces(step.content), step.model, sent, truncated=step.truncated)
             elif isinstance(step, Text):
-                self._json(200, api.completion(step.content, step.model))
+                self._json(200, api.completion(step.content, step.model, step.truncated))
+                sent[0] += len(step.content)
+            elif isinstance(step, Silent):
+                self._hold(ENDLESS)
+            elif isinstance(step, KeepAlive):
+                self._open_stream(api, "fake-model")
+                for _ in _for(ENDLESS, step.every):
+                    self._chunk(b": keep-alive\n\n")
+            elif isinstance(step, Trickle):
+                self._open_stream(api, "fake-model")
+                for _ in _for(ENDLESS, step.every):
+                    self._chunk(api.delta("fake-model", step.piece))
+                    sent[0] += len(step.piece)
+            elif isinstance(step, SlowBody):
+                data = json.dumps(api.completion(step.step.content, step.step.model)).encode()
+                self._head(200, "application/json", {"content-length": str(len(data))})
+                for index, _ in zip(range(len(data)), _for(ENDLESS, step.every)):
+                    self.wfile.write(data[index : index + 1])
+                    self.wfile.flush()
+                    sent[0] += 1
+            elif isinstance(step, Huge) and streams:
+                pieces = (("x" * step.piece)[: step.chars - i] for i in range(0, step.chars, step.piece))
+                self._stream(api, pieces, "fake-model", sent)
+            elif isinstance(step, Huge):
+                self._huge_body(api, step.chars, sent)
             else:
                 raise TypeError(f"unknown step {step!r}")
 
@@ -469,10 +567,7 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
 
         def _cut_body(self, data: bytes, keep: int) -> None:
             """Promise the whole body, send its start, then break the connection."""
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
+            self._head(200, "application/json", {"content-length": str(len(data))})
             self.wfile.write(data[:keep])
             self.wfile.flush()
             self._drop()
@@ -487,22 +582,18 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
         def _stream(
             self,
             api: Any,
-            content: str,
+            pieces: Iterable[str],
             model: str,
+            sent: list[int],
             stop_after: int | None = None,
             error: ErrorEvent | None = None,
+            truncated: bool = False,
         ) -> None:
             """SSE in ``api``'s format; after ``stop_after`` characters, cut (or send ``error``)."""
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.send_header("transfer-encoding", "chunked")
-            self.end_headers()
-            for frame in api.head(model):
-                self._chunk(frame)
-            pieces = [content[i : i + 16] for i in range(0, len(content), 16)]
-            sent = 0
+            self._open_stream(api, model)
+            count = 0
             for piece in pieces:
-                if stop_after is not None and sent >= stop_after:
+                if stop_after is not None and sent[0] >= stop_after:
                     if error is None:
                         self._drop()
                         return
@@ -510,10 +601,48 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
                     self._chunk(b"")
                     return
                 self._chunk(api.delta(model, piece))
-                sent += len(piece)
-            for frame in api.tail(model, len(pieces)):
+                sent[0] += len(piece)
+                count += 1
+            for frame in api.tail(model, count, truncated):
                 self._chunk(frame)
             self._chunk(b"")
+
+        def _open_stream(self, api: Any, model: str) -> None:
+            self._head(200, "text/event-stream", {"transfer-encoding": "chunked"})
+            for frame in api.head(model):
+                self._chunk(frame)
+
+        def _huge_body(self, api: Any, chars: int, sent: list[int]) -> None:
+            """A whole completion of ``chars`` characters in a chunked body, made as it is sent."""
+            marker = "\u0000HUGE\u0000"
+            before, _, after = json.dumps(api.completion(marker, "fake-model")).partition(json.dumps(marker)[1:-1])
+            self._head(200, "application/json", {"transfer-encoding": "chunked"})
+            self._chunk(before.encode())
+            block = "x" * 65536
+            for start in range(0, chars, len(block)):
+                piece = block[: chars - start]
+                self._chunk(piece.encode())
+                sent[0] += len(piece)
+            self._chunk(after.encode())
+            self._chunk(b"")
+
+        def _head(self, status: int, content_type: str, headers: dict[str, str]) -> None:
+            self.send_response(status)
+            self.send_header("content-type", content_type)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+
+        def _hold(self, seconds: float) -> None:
+            """Answer nothing until the client closes its end (or ``seconds`` pass)."""
+            self.connection.settimeout(0.05)
+            for _ in _for(seconds, 0.0):
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        return
+                except socket.timeout:
+                    continue
+            self.close_connection = True
 
         def _chunk(self, data: bytes) -> None:
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
@@ -551,3 +680,16 @@ def _chunk(model: str, delta: dict[str, Any], finish: str | None) -> dict[str, A
 def _sse(payload: dict[str, Any], event: str | None = None) -> bytes:
     head = f"event: {event}\n" if event else ""
     return f"{head}data: {json.dumps(payload)}\n\n".encode()
+
+
+def _pieces(content: str) -> list[str]:
+    """``content`` as the server streams it: 16 characters an event."""
+    return [content[i : i + 16] for i in range(0, len(content), 16)]
+
+
+def _for(seconds: float, every: float) -> Iterator[None]:
+    """Yield every ``every`` seconds (after the first at once) until ``seconds`` have passed."""
+    ends = time.monotonic() + seconds
+    while time.monotonic() < ends:
+        yield
+        time.sleep(every)

@@ -159,7 +159,7 @@ def test_import_through_anthropic(project: Project, llm: FakeLLM) -> None:
     llm.anthropic.push(Code(GOOD))
     assert via_anthropic(project) == "ok 1"
     [request] = llm.anthropic_requests()
-    assert request.body["stream"] is True and request.body["max_tokens"] == 8192
+    assert request.body["stream"] is True and request.body["max_tokens"] == 4096
     assert "You write Python modules for autogen-hook" in request.body["system"]
     assert [m["role"] for m in request.body["messages"]] == ["user"]
     assert "Write the module `autogen.t`" in prompt_of(request)

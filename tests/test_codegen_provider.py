@@ -6,7 +6,7 @@ import logging
 from types import ModuleType
 
 import pytest
-from conftest import REPORT, Project, ask, report
+from conftest import REPORT, FakeClock, Project, ask, report
 from fakellm import FakeLLM, Raw, Run, Status, prompt_of
 
 from autogen_hook import (
@@ -31,11 +31,11 @@ FAST_POLLS = (  # the real schedule starts at 1 s; these scripts poll many times
 
 @pytest.fixture(autouse=True)
 def fast(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """Poll at once, with limit windows of this test's own."""
+    """Poll at once, with limit windows of this test's own on a clock that only waits move."""
     monkeypatch.setattr(codegen, "_POLL_START", 0.001)
     monkeypatch.setattr(codegen, "_POLL_CEILING", 0.001)
-    monkeypatch.setattr(codegen, "_CREATES", SlidingWindow(10, 60.0))
-    monkeypatch.setattr(codegen, "_POLLS", SlidingWindow(60, 30.0))
+    monkeypatch.setattr(codegen, "_CREATES", SlidingWindow(10, 60.0, FakeClock()))
+    monkeypatch.setattr(codegen, "_POLLS", SlidingWindow(60, 30.0, FakeClock()))
     return codegen
 
 
@@ -137,11 +137,39 @@ def test_refused_poll_raises_at_once(provider_env: FakeLLM) -> None:
 def test_deadline_is_not_transient_and_names_the_page(provider_env: FakeLLM) -> None:
     provider_env.codegen.push(Run(["QUEUED", "ACTIVE"]))
     with pytest.raises(ProviderUnavailableError) as caught:
-        ask(CodegenProvider(), overall_timeout=0.2)
+        ask(CodegenProvider(), overall_timeout=0.2)  # polls every 1 ms until then
     message = str(caught.value)
     assert not caught.value.transient
     assert message.startswith("codegen agent run 1001 did not finish within 0.2 s (last status ACTIVE)")
     assert f"{provider_env.url}/agent/trace/1001" in message and "AUTOGEN_HOOK_AGENT_TIMEOUT" in message
+
+
+def test_the_deadline_bounds_a_wait_for_the_poll_window(
+    provider_env: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    polls = SlidingWindow(1, 30.0, FakeClock())  # the next poll may start in 30 s
+    monkeypatch.setattr(codegen, "_POLLS", polls)
+    provider_env.codegen.push(Run(["ACTIVE", "ACTIVE", "ACTIVE", "COMPLETE"], result=RESULT))
+    with pytest.raises(ProviderUnavailableError) as caught:
+        ask(CodegenProvider(), overall_timeout=5.0)
+    assert str(caught.value).startswith("codegen agent run 1001 did not finish within 5 s")
+    assert not caught.value.transient
+    assert len(provider_env.codegen_polls()) == 1  # the second poll would start past the deadline
+    assert polls.clock.slept == []  # and was not waited for
+
+
+def test_the_deadline_bounds_a_wait_for_the_create_window(
+    provider_env: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    creates = SlidingWindow(1, 60.0, FakeClock())
+    creates.reserve()  # another run of this process started just now
+    monkeypatch.setattr(codegen, "_CREATES", creates)
+    with pytest.raises(ProviderUnavailableError) as caught:
+        ask(CodegenProvider(), overall_timeout=5.0)
+    message = str(caught.value)
+    assert message.startswith("codegen could not start an agent run within 5 s")
+    assert "limit of 1 runs in 60 s" in message and "AUTOGEN_HOOK_AGENT_TIMEOUT" in message
+    assert provider_env.requests == [] and not caught.value.transient
 
 
 def test_unknown_status_is_logged_once_and_waited_on(
@@ -200,7 +228,7 @@ def test_credentials_are_checked_before_any_request(
 def test_creates_and_polls_go_through_the_process_windows(
     provider_env: FakeLLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    creates, polls = SlidingWindow(1, 60.0, clock=lambda: 0.0), SlidingWindow(2, 30.0, clock=lambda: 0.0)
+    creates, polls = SlidingWindow(1, 60.0, FakeClock()), SlidingWindow(2, 30.0, FakeClock())
     monkeypatch.setattr(codegen, "_CREATES", creates)
     monkeypatch.setattr(codegen, "_POLLS", polls)
     provider_env.codegen.push(Run(["ACTIVE", "ACTIVE", "COMPLETE"], result=RESULT))

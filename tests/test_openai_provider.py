@@ -92,11 +92,12 @@ def test_unknown_provider_is_a_settings_error(project: Project) -> None:
     assert "openai" in out
 
 
-def test_a_server_that_never_answers_times_out(project: Project, llm: FakeLLM) -> None:
+def test_a_server_that_never_answers_times_out_naming_the_setting(project: Project, llm: FakeLLM) -> None:
     llm.openai.push(Slow(5, Code(GOOD)))
     out = report(project, AUTOGEN_HOOK_TIMEOUT="0.5")
-    assert out.startswith("ProviderUnavailableError | the request to openai")
-    assert "timed out" in out
+    assert out.startswith("ProviderUnavailableError | openai at http://127.0.0.1")
+    assert "gave no whole answer within 0.5 s (nothing had arrived)" in out
+    assert "the timeout setting, AUTOGEN_HOOK_TIMEOUT" in out and "Is the server running" not in out
 
 
 def test_a_base_url_without_a_scheme_is_a_settings_error_not_an_outage(

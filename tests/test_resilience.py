@@ -8,10 +8,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import Project, ok
+from conftest import FakeClock, Project, ok
 from fakellm import Code, FakeLLM, Recorded, Slow, Status
 
-from autogen_hook import _resilience
+from autogen_hook import ProviderUnavailableError, _resilience
+from autogen_hook._settings import resolve
+from autogen_hook.providers import Completion, CompletionRequest
 
 GOOD = 'def f() -> int:\n    """One."""\n    return 1\n'
 
@@ -173,8 +175,20 @@ def test_routes_send_matching_modules_to_their_provider(
     assert stored_provider(project, "autogen.reports.daily") == "second"
 
 
-CIRCUIT = """
-import time
+# Scripts that move the resilience layer's clock instead of sleeping through a cool-down.
+MANUAL_CLOCK = """
+from autogen_hook import _resilience
+from autogen_hook.providers._ratelimit import Clock
+
+class ManualClock(Clock):
+    time = 0.0
+    def now(self):
+        return self.time
+
+_resilience.clock = clock = ManualClock()
+"""
+
+CIRCUIT = MANUAL_CLOCK + """
 import autogen_hook
 
 def attempt(module):
@@ -185,7 +199,9 @@ def attempt(module):
 
 for module in ("autogen.a", "autogen.b", "autogen.c"):
     print(attempt(module))
-time.sleep(0.7)  # the cool-down, so the next call is the half-open trial
+clock.time += 29.0  # within the default 30 s cool-down: still open
+print(attempt("autogen.c"))
+clock.time += 1.0  # the cool-down is over, so the next call is the half-open trial
 print(attempt("autogen.d"))
 print(attempt("autogen.e"))
 """
@@ -193,15 +209,11 @@ print(attempt("autogen.e"))
 
 def test_circuit_opens_fails_fast_then_lets_a_trial_through(project: Project, llm: FakeLLM) -> None:
     llm.openai.push(Status(503, "down"), Status(503, "down"), Code(GOOD), Code(GOOD))
-    out = ok(
-        project.run(
-            CIRCUIT,
-            env={"AUTOGEN_HOOK_BREAKER_THRESHOLD": "2", "AUTOGEN_HOOK_BREAKER_COOLDOWN": "0.5"},
-        )
-    )
-    assert out.split("\n")[:5] == [
+    out = ok(project.run(CIRCUIT, env={"AUTOGEN_HOOK_BREAKER_THRESHOLD": "2"}))
+    assert out.split("\n")[:6] == [
         "ProviderHTTPError: False",
         "ProviderHTTPError: False",
+        "ProviderUnavailableError: True",
         "ProviderUnavailableError: True",
         "openai",
         "openai",
@@ -211,27 +223,25 @@ def test_circuit_opens_fails_fast_then_lets_a_trial_through(project: Project, ll
 
 def test_a_cancelled_trial_does_not_keep_the_circuit_open(project: Project, llm: FakeLLM) -> None:
     llm.openai.push(Status(503, "down"), Slow(2.0, Code(GOOD)), Code(GOOD))
-    out = ok(
-        project.run(
-            """
-            import asyncio, time
-            import autogen_hook
+    script = MANUAL_CLOCK + textwrap.dedent(
+        """
+        import asyncio
+        import autogen_hook
 
-            for module in ("autogen.a", "autogen.b"):
-                try:
-                    autogen_hook.generate(module, ["f"])
-                except ImportError as exc:
-                    print(type(exc).__name__, exc.name)
-            time.sleep(0.4)
-            try:  # the half-open trial, given up by the caller
-                asyncio.run(asyncio.wait_for(autogen_hook.agenerate("autogen.c", ["f"]), 0.3))
-            except asyncio.TimeoutError:
-                print("gave up")
-            print(autogen_hook.generate("autogen.d", ["f"]).provider)
-            """,
-            env={"AUTOGEN_HOOK_BREAKER_THRESHOLD": "1", "AUTOGEN_HOOK_BREAKER_COOLDOWN": "0.3"},
-        )
+        for module in ("autogen.a", "autogen.b"):
+            try:
+                autogen_hook.generate(module, ["f"])
+            except ImportError as exc:
+                print(type(exc).__name__, exc.name)
+        clock.time += 30.0  # the cool-down
+        try:  # the half-open trial, given up by the caller
+            asyncio.run(asyncio.wait_for(autogen_hook.agenerate("autogen.c", ["f"]), 0.3))
+        except asyncio.TimeoutError:
+            print("gave up")
+        print(autogen_hook.generate("autogen.d", ["f"]).provider)
+        """
     )
+    out = ok(project.run(script, env={"AUTOGEN_HOOK_BREAKER_THRESHOLD": "1"}))
     assert out.split("\n")[:4] == [
         "ProviderHTTPError autogen.a",
         "ProviderUnavailableError autogen.b",  # the open circuit names the module too
@@ -256,27 +266,84 @@ def test_open_circuit_hands_over_to_the_next_provider(
     assert [by_provider(r) for r in llm.chat_requests()] == ["openai", "second", "second"]
 
 
-def test_rate_limiter_spaces_request_starts(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = [100.0]
-    slept: list[float] = []
+class Flaky:
+    """A provider whose every try fails after ``spends`` seconds of the test's clock (its whole
+    timeout if None)."""
 
-    async def fake_sleep(seconds: float) -> None:
-        slept.append(round(seconds, 6))
-        clock[0] += seconds
+    name = "flaky"
 
-    monkeypatch.setattr(_resilience.time, "monotonic", lambda: clock[0])
-    monkeypatch.setattr(_resilience.asyncio, "sleep", fake_sleep)
+    def __init__(self, clock: FakeClock, retry_after: float = 0.0, spends: float | None = None) -> None:
+        self.clock = clock
+        self.retry_after = retry_after
+        self.spends = spends
+        self.timeouts: list[float] = []
+        self.starts: list[float] = []
 
-    async def three_requests(rate: float) -> None:
-        limiter = _resilience._RateLimiter()
-        for _ in range(3):
-            await limiter.wait(rate)
+    async def complete(self, request: CompletionRequest, progress: object = None) -> Completion:
+        self.starts.append(self.clock.now())
+        self.timeouts.append(request.timeout)
+        self.clock.time += request.timeout if self.spends is None else self.spends
+        raise ProviderUnavailableError("no answer in time", provider=self.name, transient=True,
+                                       retry_after=self.retry_after)
 
-    asyncio.run(three_requests(30))  # 30 a minute: one every 2 s
-    assert slept == [2.0, 2.0]
-    slept.clear()
-    asyncio.run(three_requests(0))  # 0: unlimited
-    assert slept == []
+    async def aclose(self) -> None:
+        pass
+
+
+def retried(provider: Flaky, tmp_path: Path, **settings: object) -> ProviderUnavailableError:
+    request = CompletionRequest(messages=(), module="autogen.t", timeout=float(settings["timeout"]))  # type: ignore[arg-type]
+    with pytest.raises(ProviderUnavailableError) as caught:
+        asyncio.run(_resilience._with_retries(provider, request, resolve(str(tmp_path), settings), None))
+    return caught.value
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The resilience layer's clock, which only the test (and waits) move."""
+    fake = FakeClock(1000.0)
+    monkeypatch.setattr(_resilience, "clock", fake)
+    monkeypatch.setattr(_resilience, "_limiters", {})
+    return fake
+
+
+def test_the_retry_budget_is_attempts_times_timeout_capped() -> None:
+    assert _resilience.retry_budget(120.0, 3) == 480.0
+    assert _resilience.retry_budget(120.0, 10) == 600.0  # capped
+    assert _resilience.retry_budget(900.0, 3) == 900.0  # never less than one timeout
+    assert _resilience.retry_budget(5.0, 0) == 5.0
+
+
+def test_retries_stop_when_the_budget_is_spent(clock: FakeClock, tmp_path: Path) -> None:
+    provider = Flaky(clock, retry_after=10.0)
+    error = retried(provider, tmp_path, timeout=120, retries=10)
+    # tries at t=0, 130, 260, 390, 520 (10 s apart); the last gets the 80 s that are left
+    assert provider.timeouts == [120.0, 120.0, 120.0, 120.0, 80.0]
+    assert clock.now() - 1000.0 == 600.0
+    assert "gave up after 5 tries: another would pass the retry budget of 600 s" in str(error)
+    assert error.name == "autogen.t"
+
+
+def test_retries_within_the_budget_all_run(clock: FakeClock, tmp_path: Path) -> None:
+    provider = Flaky(clock)
+    error = retried(provider, tmp_path, timeout=5, retries=2)
+    assert provider.timeouts == [5.0, 5.0, 5.0]
+    assert str(error).endswith("(gave up after 3 tries)")
+
+
+def test_rate_limit_spaces_request_starts(clock: FakeClock, tmp_path: Path) -> None:
+    provider = Flaky(clock, spends=0.0)
+    retried(provider, tmp_path, timeout=10, retries=2, rate_limit=30)  # one start every 2 s
+    assert [t - 1000.0 for t in provider.starts] == [0.0, 2.0, 4.0]
+    provider = Flaky(clock, spends=0.0)
+    retried(provider, tmp_path, timeout=10, retries=2, rate_limit=0)  # unlimited
+    assert provider.starts == [1004.0] * 3
+
+
+def test_a_rate_limit_wait_beyond_the_budget_ends_the_retries(clock: FakeClock, tmp_path: Path) -> None:
+    provider = Flaky(clock, spends=0.0)
+    error = retried(provider, tmp_path, timeout=1, retries=5, rate_limit=6)  # a start every 10 s
+    assert len(provider.starts) == 1  # the budget (6 s) ends before the next start could
+    assert "gave up after 1 try: another would pass the retry budget of 6 s" in str(error)
 
 
 def test_rate_limit_setting_is_applied(project: Project, llm: FakeLLM) -> None:
@@ -285,17 +352,12 @@ def test_rate_limit_setting_is_applied(project: Project, llm: FakeLLM) -> None:
         """
         import autogen_hook
         from autogen_hook import _resilience
-        waits = []
-        original = _resilience._RateLimiter.wait
-        async def spy(self, rate):
-            waits.append(rate)
-            await original(self, rate)
-        _resilience._RateLimiter.wait = spy
         autogen_hook.generate("autogen.a", ["f"])
-        print(waits)
+        window = _resilience._limiters["openai"]
+        print(window.limit, window.period)
         """
     )
-    assert ok(project.run(script, env={"AUTOGEN_HOOK_RATE_LIMIT": "600"})).strip() == "[600.0]"
+    assert ok(project.run(script, env={"AUTOGEN_HOOK_RATE_LIMIT": "600"})).split() == ["1", "0.1"]
 
 
 def test_fallback_from_dead_openai_to_live_anthropic(project: Project, llm: FakeLLM) -> None:

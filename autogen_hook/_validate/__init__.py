@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import black  # here, not in the worker threads: concurrent first imports can half-load it
 
-from ._extract import extract_code
+from ._extract import extract_code, held_no_code
 from ._policy import check_policy
 from ._smoke import smoke_import
 from ._static import Problem, check_imports, check_names, parse, top_level_names
@@ -53,8 +53,12 @@ async def validate(reply: str, spec: Spec) -> str:
 
 def _static_checks(reply: str, spec: Spec) -> str:
     code = extract_code(reply, spec.names)
-    if not code.strip():
-        raise Problem("the reply contained no code; answer with the module in one ```python block")
+    if not code.strip() or held_no_code(reply):
+        said = " ".join(reply.split())
+        raise Problem(
+            "the reply held no code" + (f" ({said[:100]!r})" if said else "")
+            + "; answer with the module in one ```python block"
+        )
     tree = parse(code, spec.filename)
     check_names(tree, spec.names, spec.kept)
     check_imports(tree, spec.namespace)

@@ -8,6 +8,7 @@ import re
 _THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.S | re.I)
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w.+-]*)[^\n]*$")
 _PYTHON_TAGS = {"python", "py", "python3", "py3"}
+_CODE_MARKS = frozenset("=()[]{}<>_#@*/\\|`")
 
 
 def extract_code(reply: str, names: tuple[str, ...]) -> str:
@@ -58,3 +59,28 @@ def _defined_count(code: str, names: tuple[str, ...]) -> int:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
     }
     return len(defined & set(names))
+
+
+def held_no_code(reply: str) -> bool:
+    """Whether ``reply`` is prose, not a module: no fenced block, does not parse as Python,
+    and most of its lines (the first among them) read as sentences. A refusal or a question
+    then gets "the reply held no code" rather than a syntax error on its first word."""
+    text = _THINK.sub("", reply).strip()
+    if not text:
+        return True
+    if _fenced_blocks(text):
+        return False
+    try:
+        ast.parse(text)
+        return False
+    except (SyntaxError, ValueError):  # ValueError: null bytes, on Python 3.11
+        pass
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    prose = [_reads_as_prose(line) for line in lines]
+    return prose[0] and sum(prose) * 2 > len(prose)
+
+
+def _reads_as_prose(line: str) -> bool:
+    """Three words or more, starting with a letter, with hardly a character that code uses."""
+    marks = sum(c in _CODE_MARKS for c in line)
+    return line[0].isalpha() and len(line.split()) >= 3 and marks * 20 <= len(line)

@@ -7,6 +7,10 @@ alternate. The stream's named events: ``message_start`` (model, input tokens),
 ``message_delta`` (output tokens so far), ``message_stop`` (the end), ``ping``,
 and ``error`` (``overloaded_error`` and ``rate_limit_error`` are transient).
 Progress counts the text deltas received.
+
+Input tokens are ``input_tokens`` plus ``cache_read_input_tokens`` and
+``cache_creation_input_tokens``: Anthropic counts cached prompt tokens apart, and
+``input_tokens`` alone leaves them out. ``stop_reason: max_tokens`` marks a cut-off answer.
 """
 
 from __future__ import annotations
@@ -29,8 +33,16 @@ API_VERSION = "2023-06-01"
 
 
 class _Usage(BaseModel):
-    input_tokens: int | None = None  # message_delta reports only output_tokens
+    input_tokens: int | None = None  # message_delta may report only output_tokens
+    cache_read_input_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
     output_tokens: int | None = None
+
+    @property
+    def prompt(self) -> int | None:
+        """Every input token, cached ones included; None if this report has no input count."""
+        parts = (self.input_tokens, self.cache_read_input_tokens, self.cache_creation_input_tokens)
+        return None if all(p is None for p in parts) else sum(p or 0 for p in parts)
 
 
 class _Block(BaseModel):
@@ -42,11 +54,13 @@ class _Message(BaseModel):
     model: str = ""
     content: list[_Block]
     usage: _Usage | None = None
+    stop_reason: str | None = None
 
 
 class _Delta(BaseModel):
     type: str | None = None
     text: str | None = None
+    stop_reason: str | None = None  # in message_delta
 
 
 class _Error(BaseModel):
@@ -108,7 +122,8 @@ class AnthropicProvider(PooledClient):
         return Completion(  # an empty reply is left to validation, which asks again
             text="".join(b.text or "" for b in message.content if b.type == "text"),
             model=message.model,
-            usage=Usage(usage.input_tokens or 0, usage.output_tokens or 0),
+            usage=Usage(usage.prompt or 0, usage.output_tokens or 0),
+            truncated=message.stop_reason == "max_tokens",
         )
 
 
@@ -143,11 +158,13 @@ class _EventParser:
 
     def __init__(self) -> None:
         self.tokens = 0
+        self.chars = 0
         self.complete = False
         self._parts: list[str] = []
         self._model = ""
         self._input = 0
         self._output = 0
+        self._stop_reason: str | None = None
 
     def feed(self, event: ServerSentEvent) -> None:
         data = _Event.model_validate_json(event.data)
@@ -163,21 +180,28 @@ class _EventParser:
             self._add(data.delta.text if data.delta.type == "text_delta" else None)
         elif data.type == "message_delta":
             self._count(data.usage)
+            if data.delta is not None and data.delta.stop_reason:
+                self._stop_reason = data.delta.stop_reason
         elif data.type == "message_stop":
             self.complete = True
         # ping, content_block_stop and event types added later carry nothing needed here
 
     def completion(self) -> Completion:
-        return Completion("".join(self._parts), self._model, Usage(self._input, self._output))
+        return Completion(
+            "".join(self._parts), self._model, Usage(self._input, self._output),
+            truncated=self._stop_reason == "max_tokens",
+        )
 
     def _add(self, text: str | None) -> None:
         if text:
             self._parts.append(text)
             self.tokens += 1
+            self.chars += len(text)
 
     def _count(self, usage: _Usage | None) -> None:
-        """Usage counts are cumulative: the latest value wins."""
+        """Usage counts are cumulative: the latest value wins (for input, the largest: a later
+        report may leave out the cached tokens ``message_start`` counted)."""
         if usage is None:
             return
-        self._input = usage.input_tokens if usage.input_tokens is not None else self._input
+        self._input = max(self._input, usage.prompt or 0)
         self._output = usage.output_tokens if usage.output_tokens is not None else self._output

@@ -22,14 +22,16 @@ class Message:
 class CompletionRequest:
     """What to ask; ``model`` None means the provider's default.
 
-    ``timeout`` bounds one HTTP exchange; ``overall_timeout`` bounds the whole
-    completion for providers that poll a long-running job (agents).
+    ``timeout`` bounds one HTTP exchange as a whole (connect, first byte, the entire
+    answer or stream); ``overall_timeout`` bounds the whole completion for providers
+    that poll a long-running job (agents), rate-limit waits included. ``max_tokens``
+    limits the answer, and so also how many characters of it are read.
     """
 
     messages: tuple[Message, ...]
     module: str
     model: str | None = None
-    max_tokens: int = 8192
+    max_tokens: int = 4096
     timeout: float = 120.0
     overall_timeout: float = 900.0
     stream: bool = True
@@ -37,18 +39,25 @@ class CompletionRequest:
 
 @dataclass(frozen=True)
 class Usage:
+    """Tokens of one exchange; ``input_tokens`` counts cached prompt tokens too."""
+
     input_tokens: int = 0
     output_tokens: int = 0
 
 
 @dataclass(frozen=True)
 class Completion:
-    """The model's answer; ``url`` points at a web page for it where one exists."""
+    """The model's answer; ``url`` points at a web page for it where one exists.
+
+    ``truncated``: the model stopped at the token limit (OpenAI ``finish_reason: length``,
+    Anthropic ``stop_reason: max_tokens``), so the text is the start of an answer.
+    """
 
     text: str
     model: str
     usage: Usage = field(default_factory=Usage)
     url: str | None = None
+    truncated: bool = False
 
 
 @dataclass(frozen=True)

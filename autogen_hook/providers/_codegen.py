@@ -18,7 +18,9 @@ Run statuses are read case-insensitively (``-`` and spaces as ``_``):
 
 Waiting ends at ``request.overall_timeout`` with a ProviderUnavailableError that
 is not transient: the run may still finish on its page, and a retry would start
-a second run of the same prompt.
+a second run of the same prompt. That deadline is hard: it also bounds the waits
+for the rate-limit windows below and every request (``request.timeout`` each, at
+most what remains).
 
 Polling starts ``_POLL_START`` seconds after the create and waits ``_POLL_GROWTH``
 times longer each time, up to ``_POLL_CEILING``. A poll answered 429 waits its
@@ -125,17 +127,17 @@ class CodegenProvider(PooledClient):
     ) -> Completion:
         headers = self._headers()
         runs = f"{self.base_url}/v1/organizations/{self._org_id()}/agent/run"
-        deadline = time.monotonic() + request.overall_timeout
+        pace = _Pace(time.monotonic() + request.overall_timeout, request.overall_timeout)
         watch = _Watch(request.module, progress)
-        run = watch.report(await self._create(runs, headers, request))
-        pace = _Pace()
+        run = watch.report(await self._create(runs, headers, request, pace))
         while run.state not in _ENDED:
-            await pace.sleep(deadline, run, request.overall_timeout)
-            await _POLLS.wait()
+            await pace.sleep(run)
+            if not await _POLLS.wait(within=pace.remaining()):
+                raise _timed_out(run, request.overall_timeout)
             try:
                 response = await send(
-                    self._http(), self._service, "GET", f"{runs}/{run.id}",
-                    headers=headers, timeout=request.timeout,
+                    self._http(), self._service, "GET", f"{runs}/{run.id}", headers=headers,
+                    timeout=min(request.timeout, pace.remaining()), max_tokens=request.max_tokens,
                 )
             except ProviderError as exc:
                 pace.failed(exc, run)
@@ -147,7 +149,7 @@ class CodegenProvider(PooledClient):
         return Completion(text=run.result or "", model=request.model or DEFAULT_MODEL, url=run.web_url)
 
     async def _create(
-        self, url: str, headers: dict[str, str], request: CompletionRequest
+        self, url: str, headers: dict[str, str], request: CompletionRequest, pace: _Pace
     ) -> _AgentRun:
         body: dict[str, object] = {
             "prompt": build_prompt(request.messages),
@@ -155,10 +157,17 @@ class CodegenProvider(PooledClient):
         }
         if request.model:
             body["model"] = request.model
-        await _CREATES.wait()
+        if not await _CREATES.wait(within=pace.remaining()):
+            raise ProviderUnavailableError(
+                f"codegen could not start an agent run within {request.overall_timeout:g} s: "
+                f"this process has used Codegen's limit of {_CREATES.limit} runs in "
+                f"{_CREATES.period:g} s. Start fewer runs at once, or wait longer with the "
+                "agent-timeout setting (AUTOGEN_HOOK_AGENT_TIMEOUT).",
+                provider=self.name,
+            )
         response = await send(
-            self._http(), self._service, "POST", url,
-            headers=headers, timeout=request.timeout, body=body,
+            self._http(), self._service, "POST", url, headers=headers, body=body,
+            timeout=min(request.timeout, pace.remaining()), max_tokens=request.max_tokens,
         )
         return self._run(response)
 
@@ -227,18 +236,24 @@ class _Watch:
 
 
 class _Pace:
-    """When to poll next: ``_POLL_START`` seconds, growing by ``_POLL_GROWTH`` up to ``_POLL_CEILING``."""
+    """When to poll next: ``_POLL_START`` seconds, growing by ``_POLL_GROWTH`` up to
+    ``_POLL_CEILING``; and how much of the run's deadline is left."""
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: float, overall_timeout: float) -> None:
+        self.deadline = deadline
+        self.overall_timeout = overall_timeout
         self.interval = _POLL_START
         self._failures = 0  # failed polls in a row
         self._next = _POLL_START
 
-    async def sleep(self, deadline: float, run: _AgentRun, overall_timeout: float) -> None:
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    async def sleep(self, run: _AgentRun) -> None:
         """Wait for the next poll, never past the deadline; raise once the deadline has passed."""
-        remaining = deadline - time.monotonic()
+        remaining = self.remaining()
         if remaining <= 0:
-            raise _timed_out(run, overall_timeout)
+            raise _timed_out(run, self.overall_timeout)
         await asyncio.sleep(min(self._next, remaining))
         self.interval = min(self.interval * _POLL_GROWTH, _POLL_CEILING)
         self._next = self.interval

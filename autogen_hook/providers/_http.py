@@ -41,10 +41,7 @@ def request_timeout(seconds: float) -> httpx.Timeout:
 
 
 def check_status(response: httpx.Response, service: Service) -> None:
-    """Raise the matching ProviderHTTPError for an error status.
-
-    The body must have been read (``await response.aread()`` for a streamed response).
-    """
+    """Raise the matching ProviderHTTPError for an error status (of a response whose body was read)."""
     status = response.status_code
     if status < 400:
         return
@@ -59,9 +56,10 @@ def http_error(
     """The error for an HTTP status (or a streamed error of that kind): what, why, and what to
     do, naming the service's credential and base-URL variables."""
     provider = service.provider
+    said = f"{where}: {sentence(excerpt)}"
     if status in (401, 403):
         return AuthenticationError(
-            f"{where}: {excerpt}. The credential was refused: check {service.credential}.",
+            f"{said} The credential was refused: check {service.credential}.",
             provider=provider,
             status=status,
             body=excerpt,
@@ -70,19 +68,48 @@ def http_error(
         "the model setting (it applies to every provider of a chain; give one provider its own "
         'model with provider = ["openai:gpt-4o-mini", "anthropic:claude-sonnet-4-6"])'
     )
-    hint = {
-        400: f" The request was rejected: check {model_hint}.",
-        404: f" Check {service.base_variable} and {model_hint}.",
-        429: " Rate limited: wait a little or lower the request rate.",
-    }.get(status, " The server failed: try again later." if status >= 500 else "")
+    if status in (400, 413) and is_context_overflow(excerpt):
+        hint = (
+            " The prompt and the answer's token limit do not fit the model's context: lower "
+            "max-tokens (the answer's limit) or context-budget (the project code in the "
+            "prompt), or use a model with a larger context."
+        )
+    else:
+        hint = {
+            400: f" The request was rejected: check {model_hint}.",
+            404: f" Check {service.base_variable} and {model_hint}.",
+            429: " Rate limited: wait a little or lower the request rate.",
+        }.get(status, " The server failed: try again later." if status >= 500 else "")
     return ProviderHTTPError(
-        f"{where}: {excerpt}.{hint}",
+        f"{said}{hint}",
         provider=provider,
         status=status,
         body=excerpt,
         transient=status in TRANSIENT_STATUSES,
         retry_after=retry_after,
     )
+
+
+# How servers say a prompt plus the answer's limit is more than the context holds: llama.cpp,
+# vLLM and OpenAI ("maximum context length", code context_length_exceeded), Anthropic.
+_CONTEXT_OVERFLOW = (
+    "exceeds the available context size",
+    "maximum context length",
+    "context_length_exceeded",
+    "context length exceeded",
+    "prompt is too long",
+)
+
+
+def is_context_overflow(message: str) -> bool:
+    """Whether an error message says the request does not fit the model's context window."""
+    lowered = message.lower()
+    return any(phrase in lowered for phrase in _CONTEXT_OVERFLOW)
+
+
+def sentence(text: str) -> str:
+    """``text`` ending in exactly one full stop (servers' messages often bring their own)."""
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def unavailable(exc: httpx.HTTPError, provider: str, url: str, hint: str) -> ProviderUnavailableError:

@@ -4,24 +4,40 @@ With ``request.stream`` (the default) the answer streams as SSE chunks with
 ``stream_options.include_usage``; progress counts the content chunks received
 (about one token each). A server that ignores ``stream`` and answers with one
 JSON completion is read as such.
+
+The answer's limit goes out as ``max_tokens``, which Ollama, vLLM, llama.cpp, LM Studio
+and OpenRouter honour; to api.openai.com as ``max_completion_tokens``, OpenAI's current
+name, the only one its reasoning and GPT-5 models accept (``max_tokens`` is deprecated
+there). A server that answers 400 naming the one sent as unsupported is asked once more
+with the other, which it is then sent for that model from then on.
+
+``usage.prompt_tokens`` already counts cached prompt tokens
+(``prompt_tokens_details.cached_tokens`` is a part of it, not an addition).
 """
 
 from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, Field
 
-from .._errors import MissingCredentialsError
+from .._errors import MissingCredentialsError, ProviderHTTPError
 from ._base import Completion, CompletionRequest, ProgressCallback, Usage
-from ._http import PooledClient
+from ._http import PooledClient, is_context_overflow
 from ._sse import ServerSentEvent
 from ._wire import Service, StreamErrorEvent, chat, decode
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
+TOKEN_LIMITS = ("max_tokens", "max_completion_tokens")
+# how a server says it does not take a parameter: OpenAI ("Unsupported parameter: 'max_tokens'
+# is not supported with this model. Use 'max_completion_tokens' instead."), Azure and older
+# servers ("Unrecognized request argument supplied"), pydantic-based ones ("Extra inputs are
+# not permitted")
+_REFUSED = ("unsupported", "not supported", "unrecognized", "unknown", "not permitted", "extra", "instead")
 
 
 class _Message(BaseModel):
@@ -81,13 +97,32 @@ class OpenAIProvider(PooledClient):
         )
         self.base_url = self._service.base_url
         self.api_key = os.environ.get("OPENAI_API_KEY") or None
+        official = urlsplit(self.base_url).hostname == "api.openai.com"
+        self._token_limit = TOKEN_LIMITS[official]
+        self._token_limits: dict[str, str] = {}  # model -> the form its server asked for
 
     async def complete(
         self, request: CompletionRequest, progress: ProgressCallback | None = None
     ) -> Completion:
+        model = request.model or DEFAULT_MODEL
+        limit = self._token_limits.get(model, self._token_limit)
+        try:
+            return await self._chat(request, model, limit, progress)
+        except ProviderHTTPError as exc:
+            if exc.status != 400 or not _refuses(exc.body, limit):
+                raise
+        other = TOKEN_LIMITS[limit == TOKEN_LIMITS[0]]
+        completion = await self._chat(request, model, other, progress)
+        self._token_limits[model] = other
+        return completion
+
+    async def _chat(
+        self, request: CompletionRequest, model: str, limit: str, progress: ProgressCallback | None
+    ) -> Completion:
         body: dict[str, Any] = {
-            "model": request.model or DEFAULT_MODEL,
+            "model": model,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            limit: request.max_tokens,
         }
         if request.stream:
             body["stream"] = True
@@ -113,10 +148,12 @@ class OpenAIProvider(PooledClient):
     def _parse(self, response: httpx.Response) -> Completion:
         data = decode(_ChatCompletion, response, self._service, "a chat completion")
         usage = data.usage or _Usage()
+        choice = data.choices[0] if data.choices else None
         return Completion(  # an empty reply is left to validation, which asks again
-            text=(data.choices[0].message.content or "") if data.choices else "",
+            text=(choice.message.content or "") if choice else "",
             model=data.model,
             usage=Usage(usage.prompt_tokens, usage.completion_tokens),
+            truncated=choice is not None and choice.finish_reason == "length",
         )
 
 
@@ -125,10 +162,12 @@ class _ChunkParser:
 
     def __init__(self) -> None:
         self.tokens = 0
+        self.chars = 0
         self.complete = False
         self._parts: list[str] = []
         self._model = ""
         self._usage = _Usage()
+        self._truncated = False
 
     def feed(self, event: ServerSentEvent) -> None:
         if event.data.strip() == "[DONE]":
@@ -144,15 +183,26 @@ class _ChunkParser:
             if choice.delta.content:
                 self._parts.append(choice.delta.content)
                 self.tokens += 1
+                self.chars += len(choice.delta.content)
             if choice.finish_reason:
                 self.complete = True
+                self._truncated = choice.finish_reason == "length"
 
     def completion(self) -> Completion:
         return Completion(
             text="".join(self._parts),
             model=self._model,
             usage=Usage(self._usage.prompt_tokens, self._usage.completion_tokens),
+            truncated=self._truncated,
         )
+
+
+def _refuses(message: str, limit: str) -> bool:
+    """Whether a 400's message says the server does not take the token-limit parameter ``limit``
+    (a message about the context size may name it too, and is not that)."""
+    lowered = message.lower()
+    refused = any(word in lowered for word in _REFUSED)
+    return limit in lowered and refused and not is_context_overflow(message)
 
 
 def _error_event(error: _Error) -> StreamErrorEvent:
