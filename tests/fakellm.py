@@ -17,7 +17,7 @@ Replies are steps:
 * ``ErrorEvent(kind, msg)``    stream a little, then an error event inside the stream
 * ``Slow(seconds, step)``      wait, then answer with ``step``
 * ``Silent()``                 accept the request and never answer
-* ``KeepAlive(every)``         start a stream, then only SSE comments, forever
+* ``KeepAlive(every, prefix)`` start a stream, then only SSE comments, forever
 * ``Trickle(every)``           a stream of content that never ends
 * ``SlowBody(step, every)``    a whole (non-streamed) answer, one byte every ``every`` s
 * ``Huge(chars, piece)``       an answer of ``chars`` characters, made as it is sent
@@ -28,8 +28,7 @@ Replies are steps:
 
 A ``responder`` function can answer instead of a queue: it gets the request
 and returns a step (used for concurrent and racing scenarios). The endless steps
-end when the client goes away (or after ``ENDLESS`` seconds); ``server.sent``
-counts the characters of answer each request was sent.
+end when the client goes away (or after ``ENDLESS`` seconds).
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-ENDLESS = 120.0  # seconds an endless step goes on for a client that never leaves
+ENDLESS = 30.0  # seconds an endless step goes on for a client that never leaves
 
 
 @dataclass
@@ -113,9 +112,13 @@ class Silent:
 
 @dataclass
 class KeepAlive:
-    """Open an event stream, then send only ``: keep-alive`` comments, every ``every`` s."""
+    """Open an event stream, then send only ``: keep-alive`` comments, every ``every`` s.
+
+    ``prefix``: raw event-stream text to send first instead of the API's opening events.
+    """
 
     every: float = 0.05
+    prefix: str | None = None
 
 
 @dataclass
@@ -227,7 +230,6 @@ class FakeLLM:
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
-        self.sent: list[int] = []  # characters of answer sent, per request answered
         self.openai = Script()
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests answered at the same time
@@ -494,16 +496,12 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 self._answer(step, request, _Codegen)
 
         def _answer(self, step: Step, request: Recorded, api: Any) -> None:
-            sent = [0]
             try:
-                self._reply(step, request, api, sent)
+                self._reply(step, request, api)
             except OSError:  # the client went away (cut an endless or oversized answer)
                 self.close_connection = True
-            finally:
-                with server._lock:
-                    server.sent.append(sent[0])
 
-        def _reply(self, step: Step, request: Recorded, api: Any, sent: list[int]) -> None:
+        def _reply(self, step: Step, request: Recorded, api: Any) -> None:
             while isinstance(step, Slow):
                 time.sleep(step.seconds)
                 step = step.step
@@ -515,39 +513,40 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
             elif isinstance(step, Raw):
                 self._send(step.status, step.body.encode(), step.content_type)
             elif isinstance(step, Cut) and streams:
-                self._stream(api, _pieces(step.content), "fake-model", sent, stop_after=step.chars)
+                self._stream(api, _pieces(step.content), "fake-model", stop_after=step.chars)
             elif isinstance(step, Cut):
                 self._cut_body(json.dumps(api.completion(step.content, "fake-model")).encode(), step.chars)
             elif isinstance(step, ErrorEvent):
-                self._stream(api, _pieces("x" * 500), "fake-model", sent, stop_after=step.after, error=step)
+                self._stream(api, _pieces("x" * 500), "fake-model", stop_after=step.after, error=step)
             elif isinstance(step, Text) and streams:
-                self._stream(api, _pieces(step.content), step.model, sent, truncated=step.truncated)
+                self._stream(api, _pieces(step.content), step.model, truncated=step.truncated)
             elif isinstance(step, Text):
                 self._json(200, api.completion(step.content, step.model, step.truncated))
-                sent[0] += len(step.content)
             elif isinstance(step, Silent):
                 self._hold(ENDLESS)
             elif isinstance(step, KeepAlive):
-                self._open_stream(api, "fake-model")
+                if step.prefix is None:
+                    self._open_stream(api, "fake-model")
+                else:
+                    self._head(200, "text/event-stream", {"transfer-encoding": "chunked"})
+                    self._chunk(step.prefix.encode())
                 for _ in _for(ENDLESS, step.every):
                     self._chunk(b": keep-alive\n\n")
             elif isinstance(step, Trickle):
                 self._open_stream(api, "fake-model")
                 for _ in _for(ENDLESS, step.every):
                     self._chunk(api.delta("fake-model", step.piece))
-                    sent[0] += len(step.piece)
             elif isinstance(step, SlowBody):
                 data = json.dumps(api.completion(step.step.content, step.step.model)).encode()
                 self._head(200, "application/json", {"content-length": str(len(data))})
                 for index, _ in zip(range(len(data)), _for(ENDLESS, step.every)):
                     self.wfile.write(data[index : index + 1])
                     self.wfile.flush()
-                    sent[0] += 1
             elif isinstance(step, Huge) and streams:
                 pieces = (("x" * step.piece)[: step.chars - i] for i in range(0, step.chars, step.piece))
-                self._stream(api, pieces, "fake-model", sent)
+                self._stream(api, pieces, "fake-model")
             elif isinstance(step, Huge):
-                self._huge_body(api, step.chars, sent)
+                self._huge_body(api, step.chars)
             else:
                 raise TypeError(f"unknown step {step!r}")
 
@@ -584,16 +583,15 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
             api: Any,
             pieces: Iterable[str],
             model: str,
-            sent: list[int],
             stop_after: int | None = None,
             error: ErrorEvent | None = None,
             truncated: bool = False,
         ) -> None:
             """SSE in ``api``'s format; after ``stop_after`` characters, cut (or send ``error``)."""
             self._open_stream(api, model)
-            count = 0
+            count = sent = 0
             for piece in pieces:
-                if stop_after is not None and sent[0] >= stop_after:
+                if stop_after is not None and sent >= stop_after:
                     if error is None:
                         self._drop()
                         return
@@ -601,7 +599,7 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
                     self._chunk(b"")
                     return
                 self._chunk(api.delta(model, piece))
-                sent[0] += len(piece)
+                sent += len(piece)
                 count += 1
             for frame in api.tail(model, count, truncated):
                 self._chunk(frame)
@@ -612,7 +610,7 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
             for frame in api.head(model):
                 self._chunk(frame)
 
-        def _huge_body(self, api: Any, chars: int, sent: list[int]) -> None:
+        def _huge_body(self, api: Any, chars: int) -> None:
             """A whole completion of ``chars`` characters in a chunked body, made as it is sent."""
             marker = "\u0000HUGE\u0000"
             before, _, after = json.dumps(api.completion(marker, "fake-model")).partition(json.dumps(marker)[1:-1])
@@ -622,7 +620,6 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
             for start in range(0, chars, len(block)):
                 piece = block[: chars - start]
                 self._chunk(piece.encode())
-                sent[0] += len(piece)
             self._chunk(after.encode())
             self._chunk(b"")
 
