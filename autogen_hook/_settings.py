@@ -215,13 +215,12 @@ def _layers(root: str, overrides: Mapping[str, object]) -> dict[str, list[tuple[
     """Every raw value per field as (where it came from, value, base dir for paths)."""
     layers: dict[str, list[tuple[str, Any, str]]] = {}
     for key, raw in pyproject_table(root).items():
-        name = key.replace("-", "_")
         where = _where(key, root)
-        layers.setdefault(_known(name, where), []).append((where, raw, root))
+        layers.setdefault(_known(key, where, _hyphenated, _hyphenated), []).append((where, raw, root))
     cwd = os.getcwd()
     for variable, raw in os.environ.items():  # every one: a misspelt variable is an error too
         if variable.startswith(ENV_PREFIX):
-            name = _known(_env_name(variable), "the environment", _env_spelling)
+            name = _known(variable, "the environment", _env_spelling)
             layers.setdefault(name, []).append((variable, raw, cwd))
     for name, raw in overrides.items():
         where = f"install({name}=...)"
@@ -229,25 +228,28 @@ def _layers(root: str, overrides: Mapping[str, object]) -> dict[str, list[tuple[
     return layers
 
 
-def _known(name: str, where: str, spell: Callable[[str], str] = lambda n: n.replace("_", "-")) -> str:
-    """``name`` if it is a setting; else a SettingsError naming the closest setting, every
-    setting spelled as ``where``'s source spells them (``spell``)."""
-    if name in FIELDS:
+def _known(given: str, where: str, spell: Callable[[str], str], normal: Callable[[str], str] = str) -> str:
+    """The setting ``given`` names, each setting spelt as ``where``'s source spells them
+    (``spell``; ``normal`` folds other accepted spellings); else a SettingsError naming the
+    closest setting."""
+    spelled = {spell(n): n for n in FIELDS}
+    name = spelled.get(normal(given))
+    if name is not None:
         return name
     import difflib  # only on an error: the warm path imports nothing new
 
     from ._errors import SettingsError
 
-    known = [spell(n) for n in FIELDS]
-    close = difflib.get_close_matches(spell(name), known, n=1)
-    hint = f"did you mean {close[0]}?" if close else f"known settings: {', '.join(known)}"
-    raise SettingsError(f"{where}: unknown setting {spell(name)!r}; {hint}")
+    shared = len(os.path.commonprefix(list(spelled)))  # AUTOGEN_HOOK_ is no likeness, nor case
+    likes = {known[shared:].lower(): known for known in spelled}
+    close = difflib.get_close_matches(normal(given)[shared:].lower(), likes, n=1)
+    hint = f"did you mean {likes[close[0]]}?" if close else f"known settings: {', '.join(spelled)}"
+    raise SettingsError(f"{where}: unknown setting {given!r}; {hint}")
 
 
-def _env_name(variable: str) -> str:
-    """The setting an ``AUTOGEN_HOOK_*`` variable names (only upper case: the variables are)."""
-    suffix = variable[len(ENV_PREFIX) :]
-    return suffix.lower() if suffix.isupper() else suffix
+def _hyphenated(name: str) -> str:
+    """How pyproject spells a setting (``max-attempts``; ``max_attempts`` is accepted too)."""
+    return name.replace("_", "-")
 
 
 def _env_spelling(name: str) -> str:

@@ -83,9 +83,27 @@ def test_bad_pyproject_value_names_key_and_file(tmp_path: Path) -> None:
     assert str(tmp_path / "pyproject.toml") in str(info.value)
 
 
-def test_unknown_setting_is_an_error_listing_the_known_ones(tmp_path: Path) -> None:
+def test_unknown_setting_is_an_error_naming_the_closest_or_listing_the_known_ones(tmp_path: Path) -> None:
     write_pyproject(tmp_path, 'namepsace = "gen"')
-    with pytest.raises(SettingsError, match="unknown setting 'namepsace'.*namespace"):
+    with pytest.raises(SettingsError, match="unknown setting 'namepsace'; did you mean namespace[?]$"):
+        resolve(str(tmp_path))
+    write_pyproject(tmp_path, 'max_attempt = 2')  # underscores are accepted; the hint spells with hyphens
+    with pytest.raises(SettingsError, match="unknown setting 'max_attempt'; did you mean max-attempts[?]$"):
+        resolve(str(tmp_path))
+    write_pyproject(tmp_path, 'colour = "blue"')
+    with pytest.raises(SettingsError, match="unknown setting 'colour'; known settings: provider, model, "):
+        resolve(str(tmp_path))
+
+
+def test_unknown_environment_variables_are_errors_but_settings_in_either_spelling_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_pyproject(tmp_path, "max_attempts = 5\ncontext-budget = 10")
+    monkeypatch.setenv("AUTOGEN_HOOK_MAX_TOKENS", "99")
+    settings = resolve(str(tmp_path))
+    assert (settings.max_attempts, settings.context_budget, settings.max_tokens) == (5, 10, 99)
+    monkeypatch.setenv("AUTOGEN_HOOK_MAX_TOKEN", "99")
+    with pytest.raises(SettingsError, match="did you mean AUTOGEN_HOOK_MAX_TOKENS[?]"):
         resolve(str(tmp_path))
 
 

@@ -73,7 +73,7 @@ def test_warm_import_loads_nothing_heavy(project: Project, llm: FakeLLM) -> None
             """
             import sys
             from autogen.money import parse_price
-            heavy = ["httpx", "pydantic", "black", "tree_sitter", "diskcache", "tenacity", "asyncio", "tomllib"]
+            heavy = ["httpx", "pydantic", "black", "tree_sitter", "diskcache", "difflib", "asyncio", "tomllib"]
             print(parse_price("$2"), [m for m in heavy if m in sys.modules])
             """
         )
