@@ -19,7 +19,7 @@ CONNECT_TIMEOUT = 10.0
 
 
 def new_client(*, tls: bool = True) -> httpx.AsyncClient:
-    """The provider's pooled client; read timeouts are set per request.
+    """The provider's pooled client; timeouts are set per request (see ``request_timeout``).
 
     ``tls=False`` for a plain-http server (a local Ollama or vLLM): loading the CA
     bundle costs ~90 ms on the event loop, and that client never makes a TLS
@@ -37,6 +37,10 @@ def new_client(*, tls: bool = True) -> httpx.AsyncClient:
 
 
 def request_timeout(seconds: float) -> httpx.Timeout:
+    """httpx's limits for one exchange: each read within ``seconds`` (the whole exchange's
+    deadline is kept around it), the connection within ``CONNECT_TIMEOUT`` at most. A deadline
+    already spent still gets a positive value: httpx refuses others."""
+    seconds = max(seconds, 0.001)
     return httpx.Timeout(seconds, connect=min(CONNECT_TIMEOUT, seconds))
 
 
