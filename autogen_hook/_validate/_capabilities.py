@@ -183,12 +183,11 @@ MODULES: dict[str, str | _Table] = {
     "platform": {
         **dict.fromkeys(
             (
-                "system machine release version node processor uname python_* platform mac_ver "
-                "win32_* freedesktop_os_release"
+                "system machine release version node python_* mac_ver win32_* freedesktop_os_release"
             ).split(),
             PURE,
         ),
-        "*": "process",
+        "*": "process",  # uname().processor and platform() may run a command
     },
     "locale": {"setlocale": "interpreter", "*": PURE},
     "threading": {
@@ -257,6 +256,7 @@ MODULES: dict[str, str | _Table] = {
         "*": "network",
     },
     "logging.config": "dynamic",
+    "shutil": {"get_terminal_size": PURE, "*": "filesystem"},
     "io": {"open": "filesystem", "open_code": "filesystem", "FileIO": "filesystem", "*": PURE},
     "pathlib": {
         "PurePath": PURE,
@@ -329,7 +329,7 @@ MODULES: dict[str, str | _Table] = {
     # whole modules that need a capability
     **dict.fromkeys(
         (
-            "shutil tempfile glob filecmp fileinput linecache sqlite3 dbm zipfile tarfile mailbox "
+            "tempfile glob filecmp fileinput linecache sqlite3 dbm zipfile tarfile mailbox "
             "gettext mmap fcntl pwd grp spwd termios tty wave aifc sunau chunk netrc zipapp "
             "compileall py_compile tabnanny filelock importlib.resources"
         ).split(),
@@ -506,6 +506,9 @@ SAFE_DUNDERS = frozenset(
     ]
 )
 # __args__ of typing constructs hold ForwardRefs, whose strings the policy checks as code
+# special methods that set an object up; called directly on some object rather than on a class
+# or super() they re-initialise it (``sys.stdin.buffer.raw.__init__(path)`` opens a file)
+SETUP_DUNDERS = frozenset("__init__ __new__ __setstate__ __reduce__ __reduce_ex__".split())
 
 # attributes that reach frames, code or globals whatever object they are read from
 INTROSPECTION = frozenset(
@@ -526,12 +529,18 @@ IO_METHODS: dict[str, str] = {
     **dict.fromkeys(
         (
             "create_connection create_server create_datagram_endpoint create_unix_connection "
-            "create_unix_server sock_connect sock_sendall sock_recv urlopen"
+            "create_unix_server sock_connect sock_sendall sock_recv sock_recv_into sock_accept "
+            "getaddrinfo urlopen"
         ).split(),
         "network",
     ),
     **dict.fromkeys("subprocess_exec subprocess_shell".split(), "process"),
+    **dict.fromkeys("load_extension enable_load_extension".split(), "native"),  # sqlite3
 }
+
+# the dunder attributes of a module that are data; the rest (__dict__, __loader__, __spec__,
+# __builtins__, __getattr__) reach its globals or the import system
+MODULE_DUNDERS = frozenset("__name__ __doc__ __file__ __version__ __all__ __package__".split())
 
 # what a call returns, where a later attribute of it matters
 RETURNS: dict[str, str] = {

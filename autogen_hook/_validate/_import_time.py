@@ -153,7 +153,7 @@ class ImportTime:
                 self._acts(node, via, f"the third-party {ref.name}")
             elif ref.kind in ("object", "builtin") and verdict(ref) != caps.PURE:
                 self._acts(node, via, display(ref))
-            elif ref.kind == "unknown":
+            elif ref.kind in ("unknown", "value"):
                 self._unknown_callee(func, scope, site)
 
     def _unknown_callee(self, func: ast.expr, scope: Scope, site: _Via) -> None:

@@ -17,6 +17,7 @@ The policy is a filter, not a wall: the import check's sandbox is the wall.
 from __future__ import annotations
 
 import ast
+import builtins
 from dataclasses import dataclass
 
 from . import _capabilities as caps
@@ -60,6 +61,13 @@ class _Violation:
 
 def check_policy(tree: ast.Module, grants: Grants, source: str = "") -> None:
     """Raise a Problem listing every violation of the policy, or return."""
+    try:
+        _check(tree, grants, source)
+    except RecursionError:
+        raise Problem("the module is nested too deeply for the safety policy to check") from None
+
+
+def _check(tree: ast.Module, grants: Grants, source: str) -> None:
     info = ModuleInfo(tree, source)
     findings = _Findings(info, grants)
     resolver = Resolver(info)
@@ -115,6 +123,10 @@ class _References:
                 self._call(node)
             elif isinstance(node, ast.Subscript):
                 self._string_code(node.slice, node)  # Optional["..."] holds a ForwardRef
+            elif isinstance(node, (ast.arg, ast.AnnAssign)) and node.annotation is not None:
+                self._string_code(node.annotation, node)  # get_type_hints evaluates "..."
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns:
+                self._string_code(node.returns, node)
 
     def _import(self, node: ast.Import | ast.ImportFrom) -> None:
         if isinstance(node, ast.Import):
@@ -178,7 +190,7 @@ class _References:
             if ref.kind == "module" and not (
                 isinstance(parent, ast.Call) and _read_from(parent, node)
             ):
-                if caps.is_stdlib(ref.name) and isinstance(_rule(ref.name), dict):
+                if caps.is_stdlib(ref.name):  # even a pure one: its __dict__ holds __builtins__
                     self.report(
                         node,
                         "dynamic",
@@ -206,8 +218,26 @@ class _References:
             if attr in _CLASS_TREE and self._own_class(node.value):
                 return  # a registry of the module's own subclasses
             self.report(node, "dynamic", attr, "reaches frames, code or globals")
+        elif attr in caps.SETUP_DUNDERS and not self._class_or_super(node.value):
+            self.report(node, "dynamic", attr, "re-initialises an object; call the class instead")
+
         elif attr in caps.IO_METHODS:
             self.report(node, caps.IO_METHODS[attr], f".{attr}()", "I/O on whatever object it is")
+
+    def _class_or_super(self, node: ast.AST) -> bool:
+        """``super().__init__``, ``Base.__init__``, ``dict.__init__``, ``cls.__new__``."""
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "super"
+        ):
+            return True
+        return all(
+            r.kind in ("class", "self")
+            or (r.kind in ("builtin", "object") and isinstance(r.real, type))
+            or (r.kind == "builtin" and isinstance(getattr(builtins, r.name, None), type))
+            for r in self.resolver.resolve(node)
+        )
 
     def _own_class(self, node: ast.AST) -> bool:
         return all(r.kind in ("class", "self") for r in self.resolver.resolve(node))

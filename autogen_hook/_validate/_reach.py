@@ -226,9 +226,12 @@ def verdict(ref: Ref) -> str:
         return caps.BUILTINS.get(ref.name, "dynamic")
     if ref.kind != "object":
         return caps.PURE
-    module, path = _split(ref)
+    module, paths = _split(ref)
     if not caps.is_stdlib(module):
         return caps.PURE  # a declared or granted package: its import was checked
+    first = paths[0].partition(".")[0]
+    if is_dunder(first) and first not in caps.MODULE_DUNDERS:
+        return "dynamic"  # json.__dict__ holds json's globals, and through them __builtins__
     found = caps.module_rule(module)
     if found is None:
         return caps.NOT_VETTED
@@ -236,8 +239,10 @@ def verdict(ref: Ref) -> str:
     if isinstance(rule, str):
         return rule
     if listed != module:  # a submodule of a module with a table, e.g. logging.handlers
-        path = f"{module[len(listed) + 1:]}.{path}"
-    result = caps.lookup(rule, path)
+        paths = [f"{module[len(listed) + 1:]}.{p}" for p in paths]
+    results = [caps.lookup(rule, p) for p in paths]  # the strictest of the names it goes by
+    result = next((r for r in results if r != caps.PURE), caps.PURE)
+    path = paths[0]
     parts = path.split(".")
     if any(is_private(p) for p in parts) and result in (caps.PURE, caps.NOT_VETTED):
         return "dynamic"  # private names are never vetted: pickle._loads, random._os
@@ -248,25 +253,25 @@ def verdict(ref: Ref) -> str:
     return result
 
 
-def _split(ref: Ref) -> tuple[str, str]:
-    """An object reference as (the module it is read from, its path in that module's table),
-    using the real object's qualified name where it was defined in that very module
-    (``ConfigParser.read`` is ``RawConfigParser.read``)."""
+def _split(ref: Ref) -> tuple[str, list[str]]:
+    """An object reference as (the module it is read from, its paths in that module's table):
+    the path it was reached by, and the real object's qualified name where it was defined in
+    that very module (``ConfigParser.read`` is ``RawConfigParser.read``)."""
     if ref.name.startswith("builtins."):
-        return "builtins", ref.name[len("builtins.") :]
+        return "builtins", [ref.name[len("builtins.") :]]
     module = ref.name.rpartition(".")[0]
     while module and not is_module(module):
         module = module.rpartition(".")[0]
     module = module or ref.name.partition(".")[0]
-    path = ref.name[len(module) + 1 :]
+    paths = [ref.name[len(module) + 1 :]]
     qualname = getattr(ref.real, "__qualname__", None)
     if (
         isinstance(qualname, str)
         and "<" not in qualname
         and getattr(ref.real, "__module__", None) == module
     ):
-        path = qualname
-    return module, path
+        paths.append(qualname)
+    return module, paths
 
 
 def display(ref: Ref) -> str:
