@@ -49,7 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """Build the request an import would make, collect its context and print the message."""
+    from dataclasses import replace
+
     from ._errors import SettingsError
+    from ._grants import grants_for, packages_for
     from ._prompt import build_messages
     from ._request import CallerSite, Request
     from ._settings import FIELDS, project_root_of, resolve
@@ -76,8 +79,12 @@ def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     else:
         caller = CallerSite(os.path.abspath(args.file), _import_line(source, args.module), "", source)
     request = Request(args.module, names, settings.descriptions.get(args.module), caller)
-    context = collect(request, settings)
-    message = build_messages(context, settings.namespace)[-1].content
+    try:
+        grants = grants_for(args.module, settings)
+    except SettingsError as exc:
+        parser.error(str(exc))
+    context = replace(collect(request, settings), packages=packages_for(args.module, settings))
+    message = build_messages(context, settings.namespace, grants)[-1].content
     print(message)
     print("\n---")
     print(

@@ -85,13 +85,13 @@ def _hints(problems: Sequence[str]) -> list[str]:
     """
     hints: list[str] = []
     for problem in problems:
-        hint = _hint(problem)
+        hint = _hint(problem, problems)
         if hint not in hints:
             hints.append(hint)
     return hints
 
 
-def _hint(problem: str) -> str:
+def _hint(problem: str, problems: Sequence[str]) -> str:
     if "cut off at max-tokens" in problem:
         return (
             "The answer was cut off: raise max-tokens (AUTOGEN_HOOK_MAX_TOKENS), or ask for a "
@@ -102,18 +102,18 @@ def _hint(problem: str) -> str:
             f"The model answered without code: {_DESCRIBE} so it knows what to write, or use a "
             "model that writes code."
         )
-    rule = _quoted_after(problem, "which the safety policy forbids (rule ")
-    if rule is not None:
+    if problem.startswith("the safety policy refused"):
+        needed = ", ".join(f'"{grant}"' for grant in _grants_asked(problems))
         return (
-            f"If the module really needs {rule}, grant it: allow = [\"{rule}\"] under "
-            f"[tool.autogen-hook] (or AUTOGEN_HOOK_ALLOW={rule}); else {_DESCRIBE} without it."
+            f"If the module truly needs what it was refused, grant it: allow = [{needed}] under "
+            "[tool.autogen-hook] (every module), or a [tool.autogen-hook.grants] entry for this "
+            f"module; else {_DESCRIBE} to say what to do without."
         )
-    missing = _quoted_after(problem, "imports ")
-    if missing is not None and "which is not installed here" in problem:
-        top = missing.split(".")[0]
+    if "which is not installed here" in problem:
+        missing = problem.partition("imports '")[2].partition("'")[0].split(".")[0] or "it"
         return (
-            f"The model wants {top}, which is not installed: install the package that provides "
-            f"it, or {_DESCRIBE} to say it must do without."
+            f"The model wants {missing}, which is not installed: install the package that "
+            f"provides it, or {_DESCRIBE} to say it must do without."
         )
     if "names are not defined" in problem or "must keep every name" in problem:
         return (
@@ -123,13 +123,17 @@ def _hint(problem: str) -> str:
     return _GENERIC
 
 
-def _quoted_after(text: str, marker: str) -> str | None:
-    """The quoted word right after ``marker`` in ``text`` (``'subprocess'`` -> subprocess)."""
-    _, found, rest = text.partition(marker)
-    if not found or rest[:1] not in ("'", '"'):
-        return None
-    word, closed, _ = rest[1:].partition(rest[0])
-    return word if closed and word else None
+def _grants_asked(problems: Sequence[str]) -> list[str]:
+    """Every grant the policy's refusals name, in order: ``(needs 'process'`` and
+    ``allow = ["yaml"]``."""
+    grants: list[str] = []
+    for problem in problems:
+        for marker, end in (("(needs '", "'"), ('allow = ["', '"')):
+            for piece in problem.split(marker)[1:]:
+                grant = piece.partition(end)[0]
+                if grant and grant not in grants:
+                    grants.append(grant)
+    return grants
 
 
 class ProviderError(AutogenHookError):

@@ -29,6 +29,7 @@ from ._errors import (
     ValidationFailedError,
 )
 from ._finder import FINDER, StoredLoader, caller_frame, generatable
+from ._grants import grants_for, packages_for
 from ._prompt import build_messages, digest, retry_messages
 from ._result import GenerationResult
 from ._request import Request, caller_site, names_from_statement
@@ -37,6 +38,7 @@ from ._settings import Settings
 from ._store import Store, header, source_hash, strip_header
 from ._validate import Problem, Spec, defined_names, validate
 from .context import Context, collect
+from .context._redact import redact
 from .providers import Completion, CompletionRequest, Usage
 from .providers import _anthropic, _codegen, _openai  # noqa: F401 - imported here, in the
 # calling thread: importing httpx and pydantic on the event loop would stall it for ~0.2 s
@@ -187,8 +189,10 @@ class _Generation:
     problems: list[str] = field(default_factory=list)
 
     async def run(self, started: float) -> GenerationResult:
+        grants = grants_for(self.request.module, self.settings)
         context = await self._timed("context", _collect(self.request, self.settings))
-        messages = build_messages(context, self.settings.namespace)
+        context = replace(context, packages=packages_for(self.request.module, self.settings))
+        messages = build_messages(context, self.settings.namespace, grants)
         conversation = messages
         spec = Spec(
             module=self.request.module,
@@ -196,7 +200,7 @@ class _Generation:
             kept=frozenset(self.kept),
             filename=self.store.path(self.request.module),
             namespace=self.request.module.split(".")[0],
-            allow=self.settings.allow,
+            grants=grants,
         )
         for attempt in range(1, self.settings.max_attempts + 1):
             try:
@@ -221,8 +225,9 @@ class _Generation:
                     )
                 source = await self._timed("validation", validate(completion.text, spec))
             except Problem as problem:
-                self.problems.append(str(problem))
-                conversation = retry_messages(conversation, completion.text, str(problem))
+                # redacted: it may quote what the candidate printed or raised in the check
+                self.problems.append(redact(str(problem)))
+                conversation = retry_messages(messages, completion.text, self.problems[-1])
                 continue
             self.timings["total"] = time.perf_counter() - started
             return await self._store(source, provider, completion, messages, attempt)

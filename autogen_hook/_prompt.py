@@ -6,6 +6,8 @@ import hashlib
 import json
 import sys
 
+from ._validate import Grants
+from ._validate._capabilities import CAPABILITIES
 from .context import Context
 from .providers import Message
 
@@ -16,25 +18,39 @@ code imports it. Reply with the complete module in a single ```python code block
 Rules for the module:
 - Define every requested name at module level, with type hints and a short docstring.
 - Fit how the caller uses each name: the arguments it passes and what it does with the result.
-- Use only the Python {version} standard library and the installed packages listed.
-- Importing the module must only define things: no module-level calls, printing, I/O, \
-loops or network access.
+- Use only the Python {version} standard library and the third-party packages listed.
+- Importing the module must only define things: constants, functions and classes (tables \
+built by pure loops or comprehensions are fine); no module-level calls that act, printing, \
+I/O or network access.
 - Do not import from the `{namespace}` namespace; put helpers in this module with a \
 leading underscore.
-- Do not use eval, exec, subprocess, os.system or similar process control."""
+- A capability policy checks the module, function bodies included. {granted} Without a \
+grant, do not use: {denied}."""
+REPLY_CAP = 24_000  # characters of the last reply a retry sends back (a reply can be megabytes)
 
 
-def build_messages(context: Context, namespace: str) -> tuple[Message, ...]:
+def build_messages(context: Context, namespace: str, grants: Grants) -> tuple[Message, ...]:
     """The first messages of a generation: instructions, then the (redacted) request in context."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    system = _SYSTEM.format(version=version, namespace=namespace)
+    granted = sorted(grants.capabilities | grants.names)
+    system = _SYSTEM.format(
+        version=version,
+        namespace=namespace,
+        granted=f"Granted to this module: {', '.join(granted)}." if granted else "Nothing is granted.",
+        denied="; ".join(
+            f"{name} ({what})" for name, what in CAPABILITIES.items() if name not in grants.capabilities
+        ),
+    )
     return (Message("system", system), Message("user", _request_text(context)))
 
 
 def retry_messages(
     messages: tuple[Message, ...], reply: str, problem: str
 ) -> tuple[Message, ...]:
-    """The conversation for the next attempt: the rejected reply and exactly what was wrong."""
+    """The next attempt's conversation: the first messages, the last rejected reply (capped)
+    and exactly what was wrong."""
+    if len(reply) > REPLY_CAP:
+        reply = reply[:REPLY_CAP] + f"\n[... {len(reply) - REPLY_CAP} more characters cut]"
     return (
         *messages,
         Message("assistant", reply),
@@ -72,8 +88,8 @@ def _request_text(context: Context) -> str:
     parts += context.sections()
     if request.extra_context:
         parts.append(f"More context:\n{request.extra_context.strip()}")
-    packages = ", ".join(context.packages) or "(none)"
-    parts.append(f"Installed third-party packages you may import: {packages}")
+    packages = ", ".join(context.packages) or "(none: use the standard library only)"
+    parts.append(f"Third-party packages you may import: {packages}")
     if existing:
         parts.append(
             "The module already exists. Keep every existing name working exactly as it is, add "

@@ -97,6 +97,14 @@ def _as_table(value: object, where: str) -> dict[str, str]:
     return dict(value)
 
 
+def _as_grants(value: object, where: str) -> dict[str, tuple[str, ...]]:
+    """Module glob -> capabilities and module names (a list or a comma-separated string)."""
+    if not isinstance(value, dict):
+        _fail(where, "a table of module globs and lists of capabilities "
+              "(pyproject.toml or install())", value)
+    return {str(glob): _as_names(names, f"{where} {glob!r}") for glob, names in value.items()}
+
+
 def _as_provider(value: object, where: str) -> tuple[str, ...]:
     """A provider chain; an entry ``name:model`` gives that provider its own model."""
     names = _as_names(value, where)
@@ -139,6 +147,7 @@ FIELDS: dict[str, tuple[Callable[[object, str], Any], Any]] = {
     "timeout": (_as_float(0.001), 120.0),
     "retries": (_as_int(0), 3),
     "allow": (_as_names, ()),
+    "grants": (_as_grants, {}),
     "descriptions": (_as_table, {}),
     "context_budget": (_as_int(0), 4000),
     "stream": (_as_bool, True),
@@ -151,7 +160,7 @@ FIELDS: dict[str, tuple[Callable[[object, str], Any], Any]] = {
     "agent_timeout": (_as_float(1), 900.0),
     "max_tokens": (_as_int(1), 4096),
 }
-_MERGED = ("descriptions", "routes")  # tables: later sources add keys instead of replacing
+_MERGED = ("descriptions", "routes", "grants")  # tables: later sources add keys instead of replacing
 
 
 class Settings:
@@ -171,6 +180,7 @@ class Settings:
     timeout: float
     retries: int
     allow: tuple[str, ...]
+    grants: dict[str, tuple[str, ...]]
     descriptions: dict[str, str]
     context_budget: int
     stream: bool

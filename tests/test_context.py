@@ -80,7 +80,9 @@ def settings_for(root: Path, **overrides: object) -> Settings:
 def message(context: Context) -> str:
     from autogen_hook._prompt import build_messages
 
-    return build_messages(context, "autogen")[-1].content
+    from autogen_hook._validate import Grants
+
+    return build_messages(context, "autogen", Grants())[-1].content
 
 
 # --- caller analysis -------------------------------------------------------------------------

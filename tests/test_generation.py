@@ -160,13 +160,30 @@ def test_description_from_describe_and_pyproject_reaches_the_prompt(
     assert "Small statistics without numpy." in second
 
 
-def test_prompt_lists_installed_packages(project: Project, llm: FakeLLM) -> None:
+def test_prompt_offers_the_declared_and_granted_packages_only(project: Project, llm: FakeLLM) -> None:
+    project.write(
+        "pyproject.toml",
+        """
+        [project]
+        name = "demo"
+        version = "0"
+        dependencies = ["httpx>=0.27", "not-installed-anywhere>=1"]
+
+        [project.optional-dependencies]
+        test = ["pytest"]
+
+        [tool.autogen-hook]
+        allow = ["tree_sitter", "filesystem"]
+        """,
+    )
     llm.openai.push(Code('def f() -> int:\n    """One."""\n    return 1\n'))
     ok(project.run("from autogen.pkgs import f\n"))
-    prompt = prompt_of(llm.chat_requests()[0])
-    packages = prompt.split("Installed third-party packages you may import:")[1]
-    assert "httpx" in packages and "pytest" in packages
-    assert "os" not in packages.replace(",", " ").split()
+    request = llm.chat_requests()[0]
+    packages = prompt_of(request).split("Third-party packages you may import:")[1].split("\n")[0]
+    assert packages.replace(",", " ").split() == ["httpx", "tree_sitter"]  # not pytest, black, IPython
+    system = request.body["messages"][0]["content"]
+    assert "Granted to this module: filesystem, tree_sitter." in system
+    assert "network (" in system and "filesystem (" not in system  # what is not granted is named
 
 
 def test_star_import_generates_nothing(project: Project, llm: FakeLLM) -> None:

@@ -51,8 +51,8 @@ def test_code_is_not_taken_for_prose(reply: str) -> None:
     [
         (
             "import subprocess\n\ndef f() -> int:\n    return subprocess.call(['true'])\n",
-            'If the module really needs subprocess, grant it: allow = ["subprocess"] under '
-            "[tool.autogen-hook] (or AUTOGEN_HOOK_ALLOW=subprocess)",
+            'If the module truly needs what it was refused, grant it: allow = ["process"] under '
+            "[tool.autogen-hook] (every module), or a [tool.autogen-hook.grants] entry",
         ),
         (
             "import numpyish.linalg\n\ndef f() -> int:\n    return 1\n",
@@ -78,13 +78,19 @@ def test_the_hint_fits_the_problem(project: Project, llm: FakeLLM, module: str, 
 
 
 def test_one_hint_per_kind_of_problem_in_the_order_met() -> None:
-    policy = "line 3: uses os.system, which the safety policy forbids (rule 'os.system'); do without it"
+    policy = (
+        "the safety policy refused 2 uses (do without each, or the project must grant what the "
+        "module truly needs):\n- line 3: `os.system(c)` uses os.system (needs 'process')\n"
+        "- line 4: `import yaml` uses yaml: a third-party package the project does not declare "
+        '(its [project] dependencies) (needs a grant by name: allow = ["yaml"])'
+    )
     names = "these requested names are not defined at module level: f"
-    error = ValidationFailedError("autogen.t", [names, policy, names])
-    hints = str(error).splitlines()[4:]
-    assert len(hints) == 2
+    error = ValidationFailedError("autogen.t", [names, policy, names, policy.replace("process", "network")])
+    hints = str(error).splitlines()[-2:]
     assert hints[0].startswith("The model did not write the names asked for")
-    assert hints[1].startswith('If the module really needs os.system, grant it: allow = ["os.system"]')
+    assert hints[1].startswith(  # one hint for every refusal of every attempt
+        'If the module truly needs what it was refused, grant it: allow = ["process", "yaml", "network"]'
+    )
 
 
 def test_a_refused_key_reads_as_one_sentence(project: Project, llm: FakeLLM) -> None:

@@ -12,14 +12,20 @@ import pytest
 from conftest import Project, import_failure, ok
 from fakellm import Code, FakeLLM, Text, prompt_of
 
-from autogen_hook._validate import Problem, Spec, validate
+from autogen_hook._validate import Grants, Problem, Spec, validate
+from autogen_hook._validate._capabilities import CAPABILITIES
 from autogen_hook._validate._extract import extract_code
 
 GOOD = 'def f(x: int) -> int:\n    """Twice."""\n    return 2 * x\n'
 
 
+def grants(*allow: str) -> Grants:
+    """What ``allow = [...]`` grants: capability names, and modules or names."""
+    return Grants(frozenset(a for a in allow if a in CAPABILITIES), frozenset(a for a in allow if a not in CAPABILITIES))
+
+
 def check(code: str, names: tuple[str, ...] = ("f",), allow: tuple[str, ...] = ()) -> str:
-    spec = Spec("autogen.t", names, frozenset(), "/tmp/autogen-t.py", "autogen", allow)
+    spec = Spec("autogen.t", names, frozenset(), "/tmp/autogen-t.py", "autogen", grants(*allow))
     return asyncio.run(validate(f"```python\n{code}\n```", spec))
 
 
@@ -58,14 +64,14 @@ def test_good_code_is_returned_black_formatted() -> None:
         ("import not_a_real_package_xyz\n" + GOOD, "'not_a_real_package_xyz', which is not installed"),
         ("from autogen.other import helper\n" + GOOD, "generated namespace 'autogen'"),
         ("from . import sibling\n" + GOOD, "relative imports"),
-        ("import os\nos.system('rm -rf /')\n" + GOOD, "module-level call"),
+        ("import os\nos.system('rm -rf /')\n" + GOOD, "runs on import and calls os.system"),
         (GOOD + "def g():\n    import subprocess\n    subprocess.run(['ls'])\n", "safety policy"),
-        (GOOD + "def g(s):\n    return eval(s)\n", "uses eval"),
-        (GOOD + "for i in range(3):\n    pass\n", "module-level for"),
-        ("import os\n_gone = os.remove('victim.txt')\n" + GOOD, "value computed on import calls os.remove"),
-        ("import os\n_r = getattr(os, 'sys' + 'tem')('x')\n" + GOOD, "value computed on import calls getattr"),
+        (GOOD + "def g(s):\n    return eval(s)\n", "uses eval (needs 'dynamic')"),
+        (GOOD + "for i in range(3):\n    print(i)\n", "runs on import and calls print"),
+        ("import os\n_gone = os.remove('victim.txt')\n" + GOOD, "runs on import and calls os.remove"),
+        ("import os\n_r = getattr(os, 'sys' + 'tem')('x')\n" + GOOD, "uses getattr, os (needs 'dynamic'"),
         ("from shutil import rmtree as r\nif True:\n    _x = r('d')\n" + GOOD, "calls shutil.rmtree"),
-        ("DATA = open('secrets.txt').read()\n" + GOOD, "value computed on import calls open"),
+        ("DATA = open('secrets.txt').read()\n" + GOOD, "runs on import and calls open"),
         ("import os\ndef f(x=os.remove('v')):\n    return x\n", "calls os.remove"),
         ("import os\nclass A:\n    gone = os.unlink('v')\n" + GOOD, "calls os.unlink"),
         ("x = 'y' * 3_000_000\n" + "def f(:\n", "line 2"),
@@ -83,12 +89,20 @@ def test_problems_are_kept_short_whatever_the_reply() -> None:
 
 def test_module_level_values_that_only_compute_are_fine() -> None:
     code = (
-        "import logging, os, re, shutil, socket, sys\n"
-        "READERS = {'.txt': lambda p: open(p).read()}\nHOST = socket.gethostname()\n"
+        "import logging, os, re, sys\n"
         "log = logging.getLogger(__name__)\nPATTERN = re.compile('a+')\n"
-        "HOME = os.environ.get('HOME', '')\nGIT = shutil.which('git')\nPS1 = getattr(sys, 'ps1', None)\n"
+        "SEP = os.sep\nJOINED = os.path.join('a', 'b')\nPS1 = getattr(sys, 'ps1', None)\n"
+        "SQUARES = {n: n * n for n in range(10)}\n"
     )
     assert "PATTERN = re.compile" in check(code + GOOD)
+
+
+def test_granted_capabilities_still_may_not_act_on_import() -> None:
+    code = "import os\nREADERS = {'.txt': lambda p: open(p).read()}\nHOME = os.environ.get('HOME', '')\n"
+    message = problem(code + GOOD, allow=("filesystem", "environment"))
+    assert "line 3" in message and "calls os.environ.get" in message and "import-time" in message
+    assert "line 2" not in message  # the lambda opens nothing on import
+    assert "HOME = os.environ" in check(code + GOOD, allow=("filesystem", "environment", "import-time"))
 
 
 def test_optional_imports_and_main_guard_are_allowed() -> None:
@@ -97,12 +111,14 @@ def test_optional_imports_and_main_guard_are_allowed() -> None:
         + GOOD
         + "if __name__ == '__main__':\n    print(f(2))\n"
     )
-    assert "def f" in check(code)
+    assert "def f" in check(code, allow=("not_a_real_package_xyz",))
+    assert "a third-party package the project does not declare" in problem(code)
 
 
 def test_allow_setting_lifts_a_policy_rule() -> None:
     code = GOOD + "def g():\n    import subprocess\n    return subprocess.run(['true']).returncode\n"
     assert "subprocess.run" in check(code, allow=("subprocess",))
+    assert "subprocess.run" in check(code, allow=("process",))
 
 
 def test_own_function_named_like_a_builtin_is_not_the_builtin() -> None:
@@ -187,7 +203,8 @@ def test_a_module_may_import_through_a_finder_a_pth_file_installed(
                          "    return order.amount\n"))
     project.write("main.py", "import autogen_hook\nfrom shop import Order\nfrom autogen.pricing import total\n"
                              "print(total(Order()))\n")
-    result = subprocess.run([str(venv / "bin" / "python"), "main.py"], cwd=project.root, env=project.env,
+    result = subprocess.run([str(venv / "bin" / "python"), "main.py"], cwd=project.root,
+                            env={**project.env, "AUTOGEN_HOOK_ALLOW": "shop"},
                             capture_output=True, text=True, timeout=60)
     assert ok(result).strip() == "3"
     assert len(llm.chat_requests()) == 1
@@ -213,19 +230,19 @@ def quick_limit(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_an_import_that_hangs_is_stopped_at_the_time_limit(quick_limit: None) -> None:
     code = "import time\n\n\ndef f(x: int = time.sleep(30)) -> int:\n    return 2\n"
-    assert "did not finish within 1 s" in problem(code)
+    assert "did not finish within 1 s" in problem(code, allow=("import-time",))
 
 
 def test_an_import_that_ends_the_interpreter_is_reported(quick_limit: None) -> None:
     code = "import os\n\n\ndef f(x: int = os._exit(3)) -> int:\n    return 2\n"
-    assert "crashed the interpreter (exit status 3)" in problem(code)
+    assert "crashed the interpreter (exit status 3)" in problem(code, allow=("process", "import-time"))
 
 
 def test_checks_go_on_when_the_server_is_gone_or_there_is_no_fork(monkeypatch: pytest.MonkeyPatch) -> None:
     from autogen_hook._validate import _smoke
 
     async def kill_the_server_between_checks() -> list[str]:
-        spec = Spec("autogen.t", ("f",), frozenset(), "/tmp/autogen-t.py", "autogen", ())
+        spec = Spec("autogen.t", ("f",), frozenset(), "/tmp/autogen-t.py", "autogen", Grants())
         first = await validate(f"```python\n{GOOD}```", spec)
         assert _smoke._server is not None and _smoke._server._process is not None
         _smoke._server._process.kill()
@@ -249,7 +266,7 @@ def test_each_check_sees_the_environment_and_directory_of_its_moment(
     )
 
     async def two_checks() -> str:
-        spec = Spec("autogen.t", ("f",), frozenset(), "/tmp/autogen-t.py", "autogen", ())
+        spec = Spec("autogen.t", ("f",), frozenset(), "/tmp/autogen-t.py", "autogen", grants("environment", "helper_for_check", "import-time"))
         await validate(f"```python\n{GOOD}```", spec)  # the check server starts here
         monkeypatch.setenv("APP_MODE", "test")
         monkeypatch.chdir(tmp_path)

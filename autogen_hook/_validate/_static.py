@@ -12,10 +12,10 @@ class Problem(Exception):
 
     LINE, TOTAL = 300, 1500  # characters
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, total: int = TOTAL) -> None:
         lines = [ln if len(ln) <= self.LINE else ln[: self.LINE] + " ..." for ln in message.splitlines()]
         text = "\n".join(lines)
-        super().__init__(text if len(text) <= self.TOTAL else text[: self.TOTAL] + "\n...")
+        super().__init__(text if len(text) <= total else text[:total] + "\n...")
 
 
 def parse(code: str, filename: str) -> ast.Module:
@@ -106,10 +106,15 @@ def _importable(top: str) -> bool:
 
 
 def _optional_imports(tree: ast.Module) -> set[ast.AST]:
-    """Imports inside ``try`` blocks that catch ImportError: the code copes without them."""
+    """Imports inside ``try`` blocks that catch ImportError (the code copes without them) and
+    under ``if TYPE_CHECKING:`` (they never run)."""
     caught = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
     optional: set[ast.AST] = set()
     for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _names_type_checking(node.test):
+            optional.update(
+                n for s in node.body for n in ast.walk(s) if isinstance(n, (ast.Import, ast.ImportFrom))
+            )
         if not isinstance(node, ast.Try):
             continue
         handled: set[str] = set()
@@ -124,3 +129,9 @@ def _optional_imports(tree: ast.Module) -> set[ast.AST]:
                     n for n in ast.walk(stmt) if isinstance(n, (ast.Import, ast.ImportFrom))
                 )
     return optional
+
+
+def _names_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )

@@ -1,7 +1,7 @@
 """Context for the prompt: the caller's code and a ranked map of the project, redacted, in a budget.
 
 :func:`collect` is the only entry the pipeline uses. Every stage (caller
-analysis, interactive history, repo map, installed packages) is guarded: a
+analysis, interactive history, repo map) is guarded: a
 failure becomes a logged warning and the prompt carries what the other stages
 found, because an import must never fail for want of context. Redaction is not
 guarded: nothing from the user's files is sent unless it went through it.
@@ -9,14 +9,11 @@ guarded: nothing from the user's files is sent unless it went through it.
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import os
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import TypeVar
 
 from .._request import Request
@@ -32,8 +29,6 @@ from ._summary import Snippet, Summaries
 
 __all__ = ["CallerUse", "Context", "Snippet", "collect", "estimate_tokens"]
 
-MAX_PACKAGES = 80
-_TOOLING = frozenset({"pip", "setuptools", "pkg_resources", "wheel", "autogen_hook"})
 log = logging.getLogger("autogen_hook")
 _T = TypeVar("_T")
 
@@ -99,7 +94,6 @@ def collect(request: Request, settings: Settings, asked_at: float | None = None)
         caller=analysed,
         caller_name=_display_name(filename, settings.project_root),
         session=tuple(source.splitlines()) if session else (),
-        packages=_guarded("listing installed packages", installed_packages) or (),
     )
     context = _fit_caller(context, settings.context_budget)
     mapped = _guarded("building the repo map", lambda: _repo_map(context, settings, asked_at))
@@ -190,42 +184,3 @@ def _repo_map(
     return ranked_definitions(settings.project_root, settings.store_dir, focus, render, asked_at)
 
 
-_scan_lock = threading.Lock()
-
-
-def installed_packages() -> tuple[str, ...]:
-    """Top-level import names of the third-party distributions installed here.
-
-    Scanned once per process; concurrent first callers wait for that one scan.
-    """
-    with _scan_lock:
-        return _scan_packages()
-
-
-@lru_cache(maxsize=1)
-def _scan_packages() -> tuple[str, ...]:
-    names: set[str] = set()
-    for dist in importlib.metadata.distributions():
-        names.update(_top_level_names(dist))
-    public = {
-        name
-        for name in names
-        if name.isidentifier()
-        and not name.startswith("_")
-        and "__" not in name  # compiled helpers such as mypyc's
-        and name not in sys.stdlib_module_names
-        and name not in _TOOLING
-    }
-    return tuple(sorted(public, key=str.lower)[:MAX_PACKAGES])
-
-
-def _top_level_names(dist: importlib.metadata.Distribution) -> set[str]:
-    """From top_level.txt, else from the installed files (wheels built by hatch have no such file)."""
-    declared = (dist.read_text("top_level.txt") or "").split()
-    if declared:
-        return set(declared)
-    names = set()
-    for file in dist.files or ():
-        if file.parts and file.parts[0] != ".." and file.suffix in (".py", ".so", ".pyd"):
-            names.add(file.parts[0] if len(file.parts) > 1 else file.name.split(".")[0])
-    return names
