@@ -204,14 +204,13 @@ class _Generation:
         )
         for attempt in range(1, self.settings.max_attempts + 1):
             try:
+                request = self._completion_request(conversation)
                 provider, completion = await self._timed(
-                    "provider",
-                    ask(self.chain, self._completion_request(conversation), self.settings, self._on_provider),
+                    "provider", ask(self.chain, request, self.settings, self._on_provider)
                 )
             except ProviderError as exc:  # what the earlier attempts met is news too
-                exc.msg += "".join(
-                    f"\n  attempt {n} failed validation: {p}" for n, p in enumerate(self.problems, 1)
-                )
+                for n, problem in enumerate(self.problems, 1):
+                    exc.msg += f"\n  attempt {n} failed validation: {problem}"
                 raise
             self.usage = Usage(
                 self.usage.input_tokens + completion.usage.input_tokens,

@@ -226,7 +226,8 @@ def _layers(root: str, overrides: Mapping[str, object]) -> dict[str, list[tuple[
     layers: dict[str, list[tuple[str, Any, str]]] = {}
     for key, raw in pyproject_table(root).items():
         where = _where(key, root)
-        layers.setdefault(_known(key, where, _hyphenated, _hyphenated), []).append((where, raw, root))
+        name = _known(key, where, _hyphenated, _hyphenated)
+        layers.setdefault(name, []).append((where, raw, root))
     cwd = os.getcwd()
     for variable, raw in os.environ.items():  # every one: a misspelt variable is an error too
         if variable.startswith(ENV_PREFIX):
@@ -238,7 +239,9 @@ def _layers(root: str, overrides: Mapping[str, object]) -> dict[str, list[tuple[
     return layers
 
 
-def _known(given: str, where: str, spell: Callable[[str], str], normal: Callable[[str], str] = str) -> str:
+def _known(
+    given: str, where: str, spell: Callable[[str], str], normal: Callable[[str], str] = str
+) -> str:
     """The setting ``given`` names, each setting spelt as ``where``'s source spells them
     (``spell``; ``normal`` folds other accepted spellings); else a SettingsError naming the
     closest setting."""

@@ -103,3 +103,24 @@ def test_an_oversized_answer_through_an_import_names_max_tokens(project: Project
     assert out.startswith("ProviderResponseError the answer from openai")
     assert "max-tokens (1000 tokens)" in out and "--n-predict" in out
     assert len(llm.chat_requests()) == 1  # not transient: not retried
+
+
+def test_stream_lines_split_at_every_ending_even_across_chunks() -> None:
+    import asyncio
+    from collections.abc import AsyncIterator
+
+    from autogen_hook.providers._wire import _lines, _Oversized, _Received
+
+    async def chunks(*parts: str) -> AsyncIterator[str]:
+        for part in parts:
+            yield part
+
+    async def lines(*parts: str, limit: int = 1000) -> list[str]:
+        return [line async for line in _lines(chunks(*parts), _Received(), limit)]
+
+    assert asyncio.run(lines("data: a\r", "\ndata: b\rdata: c\n", "\nda", "ta: d")) == [
+        "data: a", "data: b", "data: c", "", "data: d",
+    ]
+    assert asyncio.run(lines("a\r")) == ["a"]  # a CR at the very end ends its line
+    with pytest.raises(_Oversized):
+        asyncio.run(lines("x" * 600, "x" * 600))  # no line ending needed to stop

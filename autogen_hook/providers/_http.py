@@ -45,7 +45,7 @@ def request_timeout(seconds: float) -> httpx.Timeout:
 
 
 def check_status(response: httpx.Response, service: Service) -> None:
-    """Raise the matching ProviderHTTPError for an error status (of a response whose body was read)."""
+    """Raise the matching ProviderHTTPError for an error status (the body has been read)."""
     status = response.status_code
     if status < 400:
         return

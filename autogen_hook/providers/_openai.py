@@ -37,7 +37,9 @@ TOKEN_LIMITS = ("max_tokens", "max_completion_tokens")
 # is not supported with this model. Use 'max_completion_tokens' instead."), Azure and older
 # servers ("Unrecognized request argument supplied"), pydantic-based ones ("Extra inputs are
 # not permitted")
-_REFUSED = ("unsupported", "not supported", "unrecognized", "unknown", "not permitted", "extra", "instead")
+_REFUSED = (
+    "unsupported", "not supported", "unrecognized", "unknown", "not permitted", "extra", "instead",
+)
 
 
 class _Message(BaseModel):

@@ -90,7 +90,9 @@ class Service:
             )
         return cls(provider, base_url, base_variable, credential, api)
 
-    def unreachable(self, exc: httpx.HTTPError, url: str, timeout: float) -> ProviderUnavailableError:
+    def unreachable(
+        self, exc: httpx.HTTPError, url: str, timeout: float
+    ) -> ProviderUnavailableError:
         """A failure below HTTP; a timeout once connected is the answer being slow, not the
         server being away, and says so."""
         if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
@@ -168,7 +170,9 @@ class _Received:
     def __str__(self) -> str:
         if self.events:
             return f" ({self.events} stream events had arrived)"
-        return f" ({self.chars:,} characters had arrived)" if self.chars else " (nothing had arrived)"
+        if self.chars:
+            return f" ({self.chars:,} characters had arrived)"
+        return " (nothing had arrived)"
 
 
 async def chat(
@@ -297,9 +301,11 @@ class _Stream:
         self.progress = progress
         self.received = _Received()
 
-    async def read(self, client: httpx.AsyncClient, body: dict[str, Any], headers: dict[str, str]) -> Completion:
+    async def read(
+        self, client: httpx.AsyncClient, body: dict[str, Any], headers: dict[str, str]
+    ) -> Completion:
         service, url, parser, timeout = self.service, self.url, self.parser, self.request.timeout
-        limit = answer_limit(self.request.max_tokens)
+        limit, max_tokens = answer_limit(self.request.max_tokens), self.request.max_tokens
         streaming = False
         data = ""
         try:
@@ -311,7 +317,7 @@ class _Stream:
                     whole = await _read_whole(response, limit, self.received)
                     check_status(whole, service)
                     return self.fallback(whole)
-                lines = _lines(response.aiter_text(), self.received, stream_limit(self.request.max_tokens))
+                lines = _lines(response.aiter_text(), self.received, stream_limit(max_tokens))
                 async for event in iter_events(lines):
                     self.received.events += 1
                     data = event.data
@@ -326,7 +332,7 @@ class _Stream:
         except ValidationError as exc:
             raise service.wrong_shape(url, "a stream event", data, exc.error_count()) from None
         except _Oversized as exc:
-            raise service.oversized(url, exc.limit, self.request.max_tokens) from None
+            raise service.oversized(url, exc.limit, max_tokens) from None
         except httpx.HTTPError as exc:
             if parser.complete:  # only the trailing usage report was lost
                 return parser.completion()
@@ -334,7 +340,8 @@ class _Stream:
                 raise service.unreachable(exc, url, timeout) from None
             raise _cut(service, url, self.received.events, str(exc) or type(exc).__name__) from None
         if not parser.complete:
-            raise _cut(service, url, self.received.events, "the connection closed before the end of the answer")
+            ended = "the connection closed before the end of the answer"
+            raise _cut(service, url, self.received.events, ended)
         return parser.completion()
 
     def late(self) -> Completion:
