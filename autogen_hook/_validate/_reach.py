@@ -20,7 +20,8 @@ from types import ModuleType
 from . import _capabilities as caps
 from ._scopes import Binding, ModuleInfo, Scope
 
-MISSING = object()
+MISSING = object()  # not known: the module was not imported to be analysed
+ABSENT = object()  # known not to be there: the real module has no such attribute
 
 
 @dataclass(frozen=True)
@@ -144,12 +145,16 @@ class Resolver:
         """What ``base.attr`` denotes."""
         if base.kind in ("module", "object", "instance"):
             owner = real_module(base.name) if base.kind == "module" else base.real
-            value = getattr(owner, attr, MISSING) if owner not in (None, MISSING) else MISSING
             dotted = f"{base.name}.{attr}"
+            if owner is ABSENT:
+                return [Ref("object", dotted, real=ABSENT)]
+            value = getattr(owner, attr, MISSING) if owner not in (None, MISSING) else MISSING
             if isinstance(value, ModuleType):
                 return [Ref("module", value.__name__)]
             if value is MISSING and base.kind == "module" and is_module(dotted):
                 return [Ref("module", dotted)]
+            if value is MISSING and base.kind == "module" and owner is not None:
+                value = ABSENT  # json.nope raises AttributeError, whose .obj is the module
             return [Ref("object", dotted, real=value)]
         if base.kind == "builtin":
             return [
@@ -236,6 +241,9 @@ def verdict(ref: Ref) -> str:
     if found is None:
         return caps.NOT_VETTED
     listed, rule = found
+    if ref.real is ABSENT:  # no such attribute: only what a table names on another platform
+        named = caps.lookup(rule, paths[0], None) if isinstance(rule, dict) else None
+        return named or "dynamic"
     if isinstance(rule, str):
         return rule
     if listed != module:  # a submodule of a module with a table, e.g. logging.handlers
