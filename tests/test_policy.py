@@ -71,6 +71,8 @@ EVASIONS = [
     ("import sys\ndef f():\n    return type(sys.stdout.buffer.raw)('/etc/passwd')\n", "dynamic"),
     ("import sys\ndef f():\n    sys.stdin.buffer.raw.__init__('/etc/passwd')\n", "dynamic"),
     ("import ctypes\n", "native"),
+    ("import configparser\nclass R(configparser.ConfigParser):\n    pass\ndef f(p):\n    return R().read(p)\n", "filesystem"),
+    ("import configparser\nclass R(configparser.ConfigParser):\n    def load(self, p):\n        return super().read(p)\n", "filesystem"),
     ("def f():\n    return type.__dict__['__subclasses__'](object)\n", "dynamic"),
     ("def f():\n    return vars(type)['__subclasses__'](object)\n", "dynamic"),
     ("import operator\ndef f():\n    return operator.attrgetter('__dict__')(type)\n", "dynamic"),

@@ -64,12 +64,26 @@ class Resolver:
             if constant is not None:
                 bases = self.resolve(node.args[0], scope, depth + 1)
                 return [r for base in bases for r in self.member(base, constant)]
+            if isinstance(node.func, ast.Name) and node.func.id == "super" and not node.args:
+                owner = self._method_owner(scope)  # super() in a method: the class's bases
+                if owner is not None:
+                    return [Ref("self", node=owner)]
             return [_returned(ref) for ref in self.resolve(node.func, scope, depth + 1)]
         if isinstance(node, ast.Lambda):
             return [Ref("lambda", node=node)]
         if isinstance(node, ast.NamedExpr):
             return self.resolve(node.value, scope, depth + 1)
         return [Ref("value", node=node)]
+
+    def _method_owner(self, scope: Scope) -> ast.ClassDef | None:
+        """The class whose method ``scope`` is in, if it is one."""
+        current: Scope | None = scope
+        while current is not None and current.kind != "function":
+            current = current.parent
+        if current is not None and current.parent is not None and current.parent.kind == "class":
+            node = current.parent.node
+            return node if isinstance(node, ast.ClassDef) else None
+        return None
 
     def lookup(self, name: str, scope: Scope) -> tuple[Scope, list[Binding]] | None:
         """The scope that binds ``name`` as seen from ``scope``, and its bindings."""
@@ -166,8 +180,23 @@ class Resolver:
             ]
         if base.kind in ("class", "self"):
             assert isinstance(base.node, ast.ClassDef)
-            return [Ref("def", node=m) for m in self.methods(base.node, attr)] or [UNKNOWN]
+            local = [Ref("def", node=m) for m in self.methods(base.node, attr)]
+            return local or self._inherited(base.node, attr) or [UNKNOWN]
         return [UNKNOWN]
+
+    def _inherited(self, cls: ast.ClassDef, attr: str) -> list[Ref]:
+        """``class R(ConfigParser)``: ``R().read`` is ConfigParser's read."""
+        found: list[Ref] = []
+        for current in self.lineage(cls):
+            for base in current.bases:
+                for ref in self.resolve(base):
+                    if ref.kind == "object" and isinstance(ref.real, type):
+                        found += self.member(Ref("instance", ref.name, real=ref.real), attr)
+                    elif ref.kind == "builtin" and isinstance(
+                        getattr(builtins, ref.name, None), type
+                    ):
+                        found += self.member(ref, attr)
+        return found
 
     def methods(
         self, cls: ast.ClassDef, name: str | None = None
