@@ -71,6 +71,13 @@ EVASIONS = [
     ("import sys\ndef f():\n    return type(sys.stdout.buffer.raw)('/etc/passwd')\n", "dynamic"),
     ("import sys\ndef f():\n    sys.stdin.buffer.raw.__init__('/etc/passwd')\n", "dynamic"),
     ("import ctypes\n", "native"),
+    ("import configparser\nclass R(configparser.ConfigParser):\n    pass\ndef f(p):\n    return R().read(p)\n", "filesystem"),
+    ("import configparser\nclass R(configparser.ConfigParser):\n    def load(self, p):\n        return super().read(p)\n", "filesystem"),
+    ("def f():\n    return type.__dict__['__subclasses__'](object)\n", "dynamic"),
+    ("def f():\n    return vars(type)['__subclasses__'](object)\n", "dynamic"),
+    ("import operator\ndef f():\n    return operator.attrgetter('__dict__')(type)\n", "dynamic"),
+    ("import json\ndef f():\n    try:\n        json.nope\n    except AttributeError as e:\n        return e.obj.__dict__\n", "dynamic"),
+    ("import os\ndef f():\n    try:\n        os.nope.deeper\n    except AttributeError as e:\n        return e.obj\n", "dynamic"),
     ("import json\ndef f():\n    return json.__dict__['__builtins__']['eval']\n", "dynamic"),
     ("import json\nJ = json\ndef f():\n    return [J][0].__dict__\n", "dynamic"),
     ("import dataclasses\ndef f(s):\n    return dataclasses.builtins.eval(s)\n", "dynamic"),
@@ -139,6 +146,8 @@ ON_IMPORT = [
     "import os\nwith open(os.devnull) as _fh:\n    pass\n",
     "import random\nrandom.seed(1)\n",
     "print('hello')\n",
+    "import sys\nsys.stdout.write('hello')\n",
+    "import decimal\ndecimal.setcontext(decimal.Context(prec=4))\n",
 ]
 
 
@@ -187,6 +196,7 @@ IDIOMS = [
     "import asyncio\nasync def f():\n    await asyncio.sleep(0)\n    return await asyncio.gather(asyncio.sleep(0))\n",
     "import uuid\ndef f():\n    return uuid.uuid4().hex\n",
     "import time\ndef f():\n    return time.perf_counter()\n",
+    "class P:\n    def __init__(self):\n        self.x = 1\n    def d(self):\n        return vars(self), self.__dict__, P.__dict__\n",
 ]
 
 

@@ -72,7 +72,7 @@ MODULES: dict[str, str | _Table] = {
     **dict.fromkeys(
         (
             "__future__ abc array ast base64 binascii bisect calendar cmath collections colorsys "
-            "contextvars copy csv dataclasses datetime decimal difflib email enum errno fractions "
+            "contextvars copy csv dataclasses datetime difflib email enum errno fractions "
             "functools graphlib hashlib heapq hmac html ipaddress itertools json keyword math "
             "numbers pprint queue quopri reprlib re sched secrets stat statistics stringprep "
             "struct textwrap token tomllib unicodedata weakref zlib zoneinfo argparse getopt "
@@ -83,6 +83,7 @@ MODULES: dict[str, str | _Table] = {
     ),
     "json.tool": "filesystem",
     "random": {"seed": EFFECT, "setstate": EFFECT, "*": PURE},
+    "decimal": {"setcontext": EFFECT, "*": PURE},
     "time": {"sleep": EFFECT, "tzset": "environment", "*": PURE},
     "string": {"Formatter": "dynamic", "*": PURE},
     "codecs": {
@@ -323,6 +324,8 @@ MODULES: dict[str, str | _Table] = {
             PURE,
         ),
         "exit": EFFECT,
+        "std*.write*": EFFECT,
+        "std*.reconfigure": "interpreter",
         "*": "interpreter",
     },
     "builtins": {},  # filled from BUILTINS below: builtins.X is the builtin X
@@ -569,9 +572,10 @@ def module_rule(module: str) -> tuple[str, str | _Table] | None:
     return None
 
 
-def lookup(table: _Table, path: str) -> str:
+def lookup(table: _Table, path: str, default: str | None = NOT_VETTED) -> str | None:
     """The verdict for ``path`` (``environ.get``, ``RawConfigParser.read``) in a module table:
-    the most specific pattern matching the path or one of its leading parts."""
+    the most specific pattern matching the path or one of its leading parts, else the table's
+    ``*`` (or ``default``, when the caller asks what the table names explicitly)."""
     parts = path.split(".")
     for end in range(len(parts), 0, -1):
         prefix = ".".join(parts[:end])
@@ -580,4 +584,4 @@ def lookup(table: _Table, path: str) -> str:
         for pattern, verdict in table.items():
             if pattern != "*" and "*" in pattern and fnmatch.fnmatchcase(prefix, pattern):
                 return verdict
-    return table.get("*", NOT_VETTED)
+    return table.get("*", default) if default == NOT_VETTED else default

@@ -218,6 +218,13 @@ class _References:
             if attr in _CLASS_TREE and self._own_class(node.value):
                 return  # a registry of the module's own subclasses
             self.report(node, "dynamic", attr, "reaches frames, code or globals")
+        elif attr == "__dict__" and self._library_class(node.value):
+            self.report(
+                node,
+                "dynamic",
+                attr,
+                "a library class's namespace (type.__dict__ holds __subclasses__)",
+            )
         elif attr in caps.SETUP_DUNDERS and not self._class_or_super(node.value):
             self.report(node, "dynamic", attr, "re-initialises an object; call the class instead")
 
@@ -235,6 +242,14 @@ class _References:
         return all(
             r.kind in ("class", "self")
             or (r.kind in ("builtin", "object") and isinstance(r.real, type))
+            or (r.kind == "builtin" and isinstance(getattr(builtins, r.name, None), type))
+            for r in self.resolver.resolve(node)
+        )
+
+    def _library_class(self, node: ast.AST) -> bool:
+        """A class of the builtins, the standard library or a package (not the module's own)."""
+        return any(
+            (r.kind == "object" and isinstance(r.real, type))
             or (r.kind == "builtin" and isinstance(getattr(builtins, r.name, None), type))
             for r in self.resolver.resolve(node)
         )
@@ -284,11 +299,13 @@ class _References:
         if builtin == "vars":
             if not node.args:
                 self.report(node, "dynamic", "vars()", "reads the local variables")
+            elif self._library_class(node.args[0]):
+                self.report(node, "dynamic", "vars()", "a library class's namespace")
             return
         name = constant_name(node)
         if name is None:
             self.report(node, "dynamic", builtin, "the attribute's name is computed")
-        elif _reaches_code(name):
+        elif _reaches_code(name) or name == "__dict__":
             self.report(node, "dynamic", name, "reaches frames, code or globals")
         elif builtin == "getattr":
             for ref in self.resolver.resolve(node):
@@ -301,7 +318,8 @@ class _References:
         """``operator.attrgetter("a.b")`` reads attributes as ``getattr`` does."""
         given = node.args[:1] if factory == "methodcaller" else node.args
         names = [a.value for a in given if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-        if len(names) != len(given) or any(_reaches_code(p) for n in names for p in n.split(".")):
+        parts = [p for n in names for p in n.split(".")]
+        if len(names) != len(given) or any(_reaches_code(p) or p == "__dict__" for p in parts):
             self.report(node, "dynamic", f"operator.{factory}", "the attribute's name is computed")
 
     def _constructed(self, node: ast.Call) -> None:

@@ -20,7 +20,8 @@ from types import ModuleType
 from . import _capabilities as caps
 from ._scopes import Binding, ModuleInfo, Scope
 
-MISSING = object()
+MISSING = object()  # not known: the module was not imported to be analysed
+ABSENT = object()  # known not to be there: the real module has no such attribute
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,26 @@ class Resolver:
             if constant is not None:
                 bases = self.resolve(node.args[0], scope, depth + 1)
                 return [r for base in bases for r in self.member(base, constant)]
+            if isinstance(node.func, ast.Name) and node.func.id == "super" and not node.args:
+                owner = self._method_owner(scope)  # super() in a method: the class's bases
+                if owner is not None:
+                    return [Ref("self", node=owner)]
             return [_returned(ref) for ref in self.resolve(node.func, scope, depth + 1)]
         if isinstance(node, ast.Lambda):
             return [Ref("lambda", node=node)]
         if isinstance(node, ast.NamedExpr):
             return self.resolve(node.value, scope, depth + 1)
         return [Ref("value", node=node)]
+
+    def _method_owner(self, scope: Scope) -> ast.ClassDef | None:
+        """The class whose method ``scope`` is in, if it is one."""
+        current: Scope | None = scope
+        while current is not None and current.kind != "function":
+            current = current.parent
+        if current is not None and current.parent is not None and current.parent.kind == "class":
+            node = current.parent.node
+            return node if isinstance(node, ast.ClassDef) else None
+        return None
 
     def lookup(self, name: str, scope: Scope) -> tuple[Scope, list[Binding]] | None:
         """The scope that binds ``name`` as seen from ``scope``, and its bindings."""
@@ -144,12 +159,16 @@ class Resolver:
         """What ``base.attr`` denotes."""
         if base.kind in ("module", "object", "instance"):
             owner = real_module(base.name) if base.kind == "module" else base.real
-            value = getattr(owner, attr, MISSING) if owner not in (None, MISSING) else MISSING
             dotted = f"{base.name}.{attr}"
+            if owner is ABSENT:
+                return [Ref("object", dotted, real=ABSENT)]
+            value = getattr(owner, attr, MISSING) if owner not in (None, MISSING) else MISSING
             if isinstance(value, ModuleType):
                 return [Ref("module", value.__name__)]
             if value is MISSING and base.kind == "module" and is_module(dotted):
                 return [Ref("module", dotted)]
+            if value is MISSING and base.kind == "module" and owner is not None:
+                value = ABSENT  # json.nope raises AttributeError, whose .obj is the module
             return [Ref("object", dotted, real=value)]
         if base.kind == "builtin":
             return [
@@ -161,8 +180,23 @@ class Resolver:
             ]
         if base.kind in ("class", "self"):
             assert isinstance(base.node, ast.ClassDef)
-            return [Ref("def", node=m) for m in self.methods(base.node, attr)] or [UNKNOWN]
+            local = [Ref("def", node=m) for m in self.methods(base.node, attr)]
+            return local or self._inherited(base.node, attr) or [UNKNOWN]
         return [UNKNOWN]
+
+    def _inherited(self, cls: ast.ClassDef, attr: str) -> list[Ref]:
+        """``class R(ConfigParser)``: ``R().read`` is ConfigParser's read."""
+        found: list[Ref] = []
+        for current in self.lineage(cls):
+            for base in current.bases:
+                for ref in self.resolve(base):
+                    if ref.kind == "object" and isinstance(ref.real, type):
+                        found += self.member(Ref("instance", ref.name, real=ref.real), attr)
+                    elif ref.kind == "builtin" and isinstance(
+                        getattr(builtins, ref.name, None), type
+                    ):
+                        found += self.member(ref, attr)
+        return found
 
     def methods(
         self, cls: ast.ClassDef, name: str | None = None
@@ -236,6 +270,9 @@ def verdict(ref: Ref) -> str:
     if found is None:
         return caps.NOT_VETTED
     listed, rule = found
+    if ref.real is ABSENT:  # no such attribute: only what a table names on another platform
+        named = caps.lookup(rule, paths[0], None) if isinstance(rule, dict) else None
+        return named or "dynamic"
     if isinstance(rule, str):
         return rule
     if listed != module:  # a submodule of a module with a table, e.g. logging.handlers
