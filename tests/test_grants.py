@@ -99,7 +99,9 @@ def test_three_violations_come_back_in_one_message(project: Project, llm: FakeLL
 def test_a_retry_carries_only_the_last_reply_capped(project: Project, llm: FakeLLM) -> None:
     huge = "def f(:\n" + "x = 1\n" * 400_000  # 2.4 MB that does not parse
     llm.openai.push(Code(huge), Code(huge), Code('def f() -> int:\n    """One."""\n    return 1\n'))
-    ok(project.run("from autogen.t import f\n", env={"AUTOGEN_HOOK_MAX_ATTEMPTS": "3"}))
+    # max-tokens high enough that a 2.4 MB answer is read at all (16 characters a token)
+    env = {"AUTOGEN_HOOK_MAX_ATTEMPTS": "3", "AUTOGEN_HOOK_MAX_TOKENS": "200000"}
+    ok(project.run("from autogen.t import f\n", env=env))
     first, second, third = (len(json.dumps(r.body)) for r in llm.chat_requests())
     assert second - first < 30_000 and abs(third - second) < 2_000  # not 2.4 MB, then 4.8 MB
     assert len(llm.chat_requests()[2].body["messages"]) == 4  # system, user, last reply, problem
