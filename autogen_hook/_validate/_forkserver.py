@@ -54,6 +54,11 @@ def run(job: "Job", directory: str, result_fd: int, output_fd: int, parent: int)
         del sys.modules[name]
     result = check(job)
     result["layers"] = layers
+    for stream in (sys.stdout, sys.stderr):  # os._exit() follows: the server reads the output
+        try:
+            stream.flush()
+        except BaseException:
+            pass  # the module closed or replaced it
     os.write(_sandbox.RESULT_FD, marshal.dumps(result))
 
 
