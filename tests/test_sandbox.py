@@ -36,11 +36,13 @@ GOOD = 'def f() -> int:\n    """Two."""\n    return 2\n'
 REFUSED = "the import check runs in a sandbox"
 
 CHECK = """
-import asyncio, json, sys
+import asyncio, json, os, sys
 from autogen_hook._validate import _smoke
 from autogen_hook._validate._static import Problem
 
 _smoke.TIMEOUT = float(sys.argv[2])
+if sys.argv[4:] == ["once"]:
+    del os.fork  # as where there is no fork: a fresh interpreter per check
 try:
     asyncio.run(_smoke.smoke_import(open(sys.argv[1]).read(), "autogen.t", ("f",), sys.argv[3]))
     print(json.dumps(None))
@@ -62,12 +64,14 @@ class Scene:
     def env(self) -> dict[str, str]:
         return {**clean_env(), **SECRETS, "HOME": str(self.home), "TMPDIR": str(self.temp)}
 
-    def check(self, source: str, *, timeout: float = 30) -> str | None:
-        """The Problem the check raised for ``source`` (None if it passed), from a fresh interpreter."""
+    def check(self, source: str, *, timeout: float = 30, once: bool = False) -> str | None:
+        """The Problem the check raised for ``source`` (None if it passed), from a fresh interpreter;
+        ``once``: the check runs in an interpreter of its own instead of a forked child."""
         (self.root / "candidate.txt").write_text(textwrap.dedent(source).lstrip("\n"))
         (self.root / "check.py").write_text(CHECK)
         result = subprocess.run(
-            [sys.executable, "check.py", "candidate.txt", str(timeout), str(self.root / ".autogen" / "t.py")],
+            [sys.executable, "check.py", "candidate.txt", str(timeout), str(self.root / ".autogen" / "t.py"),
+             *(["once"] if once else [])],
             cwd=self.root, env=self.env, capture_output=True, text=True, timeout=120,
         )
         problem: str | None = json.loads(ok(result))
@@ -263,6 +267,54 @@ def test_a_module_that_ignores_its_alarm_is_stopped_all_the_same(scene: Scene) -
 def test_memory_is_limited(scene: Scene) -> None:
     problem = scene.check(f"DATA = bytearray(10 << 30)\n{GOOD}")
     assert problem is not None and "MemoryError" in problem and "2 GiB of memory" in problem
+
+
+def test_the_check_in_an_interpreter_of_its_own_is_sandboxed_too(scene: Scene, listener: socket.socket) -> None:
+    source = f"""
+    import os, socket
+
+    _done = []
+    try:
+        _w = open({str(scene.root / "written.txt")!r}, "w").write("x")
+    except OSError as exc:
+        _done += [f"write: {{exc!r}}"]
+    try:
+        _c = socket.create_connection(("127.0.0.1", {listener.getsockname()[1]}), timeout=5)
+    except OSError as exc:
+        _done += [f"connect: {{exc!r}}"]
+    try:
+        _f = os.fork()
+    except OSError as exc:
+        _done += [f"fork: {{exc!r}}"]
+    raise RuntimeError("; ".join(_done) + " | " + repr(sorted(os.environ)))
+    """
+    problem = scene.check(textwrap.dedent(source) + GOOD, once=True)
+    assert problem is not None
+    assert "write: PermissionError(13, 'Permission denied')" in problem
+    assert "connect: PermissionError(1, 'Operation not permitted')" in problem
+    assert "fork: PermissionError(1, 'Operation not permitted')" in problem
+    assert "| ['AUTOGEN_HOOK_DISABLE', 'HOME', 'LANG', 'LC_ALL', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'TMPDIR']" in problem
+    assert not (scene.root / "written.txt").exists() and connections(listener) == 0
+
+
+def test_a_layer_the_platform_lacks_is_logged_once_per_process(scene: Scene) -> None:
+    script = """
+    import logging
+    from autogen_hook._validate import _smoke
+
+    logging.basicConfig(format="%(levelname)s %(name)s %(message)s")
+    for _ in range(3):
+        _smoke._warn_missing({"namespaces": [True, ""], "landlock": [False, "not enabled in this kernel"],
+                              "seccomp": [False, "Linux only"]})
+    """
+    (scene.root / "warn.py").write_text(textwrap.dedent(script))
+    result = subprocess.run([sys.executable, "warn.py"], cwd=scene.root, env=scene.env,
+                            capture_output=True, text=True, timeout=60)
+    ok(result)
+    [line] = result.stderr.splitlines()
+    assert line.startswith("WARNING autogen_hook ")
+    assert "landlock (not enabled in this kernel), seccomp (Linux only)" in line and "namespaces" not in line
+    assert "autogen-hook doctor" in line
 
 
 def test_doctor_shows_the_layers_and_every_guarantee_enforced(scene: Scene) -> None:

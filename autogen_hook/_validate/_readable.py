@@ -25,8 +25,10 @@ import sys
 
 from .._secret_files import secret_file
 
-SYSTEM = ("/usr/lib", "/lib", "/lib64", "/usr/lib64", "/usr/local/lib", "/usr/share/zoneinfo",
-          "/etc/localtime", "/etc/ld.so.cache", "/dev/urandom")  # read: loader, libraries, time zones
+SYSTEM = (  # read: libraries and their loader's cache, time zones, users' names (getpass, ~user)
+    "/usr/lib", "/lib", "/lib64", "/usr/lib64", "/usr/local/lib", "/etc/ld.so.cache",
+    "/usr/share/zoneinfo", "/etc/localtime", "/etc/passwd", "/etc/group", "/dev/urandom",
+)
 DEVICES = ("/dev/null",)  # read and write
 _MODULE_SUFFIXES = tuple(importlib.machinery.all_suffixes())
 Rule = tuple[str, str]  # (path, kind): a kind of _sandbox.ACCESS
