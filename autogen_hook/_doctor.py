@@ -100,8 +100,12 @@ class Diagnosis:
     def as_json(self) -> dict[str, Any]:
         return {
             "platform": self.platform,
-            "layers": {k: {"active": a, "detail": d, "what": LAYERS.get(k, k)} for k, (a, d) in self.layers.items()},
-            "guarantees": {k: {"enforced": e, "detail": d, "what": GUARANTEES[k]} for k, (e, d) in self.guarantees.items()},
+            "layers": {
+                k: {"active": a, "detail": d, "what": LAYERS.get(k, k)} for k, (a, d) in self.layers.items()
+            },
+            "guarantees": {
+                k: {"enforced": e, "detail": d, "what": GUARANTEES[k]} for k, (e, d) in self.guarantees.items()
+            },
             "enforced": self.enforced,
         }
 
@@ -187,16 +191,18 @@ def _judge(
         return {key: (False, reason) for key in GUARANTEES}
     found = probe["found"]
 
-    def refused(name: str) -> tuple[bool, str]:
+    def attempt(name: str) -> tuple[bool, str]:
+        """(refused, what happened) for one of the probe's attempts."""
         worked, detail = found.get(name, [True, "not tried"])
-        return (not worked, f"refused: {detail}" if not worked else f"it worked: {detail}")
+        return not worked, f"{'it worked' if worked else 'refused'}: {detail}"
 
-    network = (not accepted and refused("connect")[0], "the listener got a connection" if accepted else refused("connect")[1])
-    writes = (not written and refused("write")[0], "the file was written" if written else refused("write")[1])
+    connect, write, read, fork, allocate = map(attempt, ("connect", "write", "read_home", "fork", "allocate"))
+    network = (False, "the listener got a connection") if accepted else connect
+    writes = (False, "the file was written") if written else write
     if canary is None:
         home = (False, "not probed: no file could be made in your home")
     else:
-        home = (refused("read_home")[0] and token not in json.dumps(probe), refused("read_home")[1])
+        home = (read[0] and token not in json.dumps(probe), read[1])
     leaked = probe.get("credential") is not None
     extra = sorted(set(probe.get("environ", [])) - set(_smoke.environment()) - {"HOME", "TMPDIR"})
     credentials = (
@@ -205,11 +211,12 @@ def _judge(
         else f"variables beyond the check's own: {', '.join(extra)}" if extra
         else f"its environment: {', '.join(probe.get('environ', []))}",
     )
-    memory, cpu = refused("allocate"), probe.get("cpu", -1)
+    cpu = probe.get("cpu", -1)
+    cpu_limit = f"{cpu} s" if cpu != -1 else "unlimited"
     limits = (
-        memory[0] and cpu != -1,
-        f"{_smoke.MEMORY >> 30} GiB of memory ({'allocating more ' + memory[1]}), "
-        f"CPU {'%d s' % cpu if cpu != -1 else 'unlimited'}, {_smoke.TIMEOUT:g} s of time (the check server's deadline)",
+        allocate[0] and cpu != -1,
+        f"{_smoke.MEMORY >> 30} GiB of memory (allocating more {allocate[1]}), CPU {cpu_limit}, "
+        f"{_smoke.TIMEOUT:g} s of time (the check server's deadline)",
     )
     return {"network": network, "writes": writes, "home": home, "credentials": credentials,
-            "processes": refused("fork"), "limits": limits}
+            "processes": fork, "limits": limits}

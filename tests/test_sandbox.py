@@ -156,7 +156,8 @@ def test_a_connection_to_a_local_listener_is_refused(scene: Scene, listener: soc
 
 
 def test_the_environment_holds_no_credential(scene: Scene) -> None:
-    problem = scene.check(f"import os\n_p = print(dict(os.environ))\nraise RuntimeError(repr(dict(os.environ)))\n{GOOD}")
+    source = "import os\n_p = print(dict(os.environ))\nraise RuntimeError(repr(dict(os.environ)))\n"
+    problem = scene.check(source + GOOD)
     assert problem is not None  # check() asserted that no planted value is in it
     assert "RuntimeError: {" in problem and "'AUTOGEN_HOOK_DISABLE': '1'" in problem
     assert "output of the import (last lines):\n{" in problem  # what it printed came back too
@@ -293,7 +294,8 @@ def test_the_check_in_an_interpreter_of_its_own_is_sandboxed_too(scene: Scene, l
     assert "write: PermissionError(13, 'Permission denied')" in problem
     assert "connect: PermissionError(1, 'Operation not permitted')" in problem
     assert "fork: PermissionError(1, 'Operation not permitted')" in problem
-    assert "| ['AUTOGEN_HOOK_DISABLE', 'HOME', 'LANG', 'LC_ALL', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'TMPDIR']" in problem
+    names = "['AUTOGEN_HOOK_DISABLE', 'HOME', 'LANG', 'LC_ALL', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'TMPDIR']"
+    assert f"| {names}" in problem
     assert not (scene.root / "written.txt").exists() and connections(listener) == 0
 
 
@@ -387,7 +389,7 @@ def test_secrets_never_reach_the_model_in_retry_feedback(
     env = {**planted, "AUTOGEN_HOOK_ALLOW": grants("filesystem", "environment", "import-time")}
     out = ok(project.run("from autogen.textutils import slugify\nprint(slugify('A B'))\n", env=env))
     assert out.strip() == "a-b"
-    first, second = llm.chat_requests()
+    _, second = llm.chat_requests()
     feedback = second.body["messages"][-1]["content"]
     assert "FileNotFoundError" in feedback and REFUSED in feedback
     sent = json.dumps([request.body for request in llm.requests])

@@ -102,7 +102,10 @@ _SYSCALLS = {
 _ARCHES = {"x86_64": (0, 0xC000003E), "aarch64": (1, 0xC00000B7)}  # column, AUDIT_ARCH_*
 _MACHINE = os.uname().machine if hasattr(os, "uname") else ""
 _COLUMN, _AUDIT_ARCH = _ARCHES.get(_MACHINE, (None, 0))
-_NR = {} if _COLUMN is None else {k: v[_COLUMN] for k, v in _SYSCALLS.items() if v[_COLUMN] is not None}
+_NR: dict[str, int] = {}  # this machine's numbers
+for _name, _numbers in _SYSCALLS.items():
+    if _COLUMN is not None and _numbers[_COLUMN] is not None:
+        _NR[_name] = _numbers[_COLUMN]  # type: ignore[assignment]
 
 # always refused (EPERM); the rest are conditional, below
 _REFUSED = (
@@ -142,7 +145,7 @@ ACCESS = {  # the kinds of rule a job lists -> the rights they grant
 }
 
 
-def enter(job: "dict[str, Any]", directory: str, result_fd: int, output_fd: int, parent: int) -> Layers:
+def enter(job: dict[str, Any], directory: str, result_fd: int, output_fd: int, parent: int) -> Layers:
     """Put every layer on this process, in order; return each layer's [active, detail].
 
     ``directory`` is the check's own (the caller creates and removes it); afterwards the
@@ -207,7 +210,7 @@ def _open_max() -> int:
         return 1 << 16
 
 
-def _environment(environ: "dict[str, str]", directory: str) -> str:
+def _environment(environ: dict[str, str], directory: str) -> str:
     """Only what the job lists; the server itself was started with no more than that."""
     os.environ.clear()
     os.environ.update(environ, HOME=directory, TMPDIR=directory)
@@ -241,7 +244,7 @@ def _no_capabilities() -> str:
     return ""
 
 
-def _limits(limits: "dict[str, int]") -> str:
+def _limits(limits: dict[str, int]) -> str:
     """Time, memory and disk are bounded even if the module ignores its alarm."""
     if resource is None:
         raise Unavailable("no resource limits on this platform")
@@ -256,7 +259,7 @@ def _limits(limits: "dict[str, int]") -> str:
     ]
     skipped = []
     for name, soft, hard in wanted:
-        which = getattr(resource, name, None)
+        which = getattr(resource, name, -1)
         try:
             _, current = resource.getrlimit(which)
             if current != resource.RLIM_INFINITY:
@@ -277,7 +280,7 @@ def _no_new_privs() -> str:
     return ""
 
 
-def _landlock(rules: "list[tuple[str, str]]") -> str:
+def _landlock(rules: list[tuple[str, str]]) -> str:
     """Handle every right the running ABI knows; grant only what the rules list."""
     if _libc is None or "landlock_create_ruleset" not in _NR:
         raise Unavailable("Linux x86_64/aarch64 only")
@@ -385,7 +388,7 @@ if _libc is not None:
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def _call(function: "Any", *args: int) -> int:
+def _call(function: Any, *args: int) -> int:
     result = function(*(ctypes.c_long(a) for a in args))
     if result == -1:
         error = ctypes.get_errno()
@@ -393,7 +396,8 @@ def _call(function: "Any", *args: int) -> int:
     return result
 
 
-def _syscall(name: str, *args: "Any") -> int:
+def _syscall(name: str, *args: Any) -> int:
+    assert _libc is not None
     converted = [a if isinstance(a, ctypes.Array) or a is None else ctypes.c_long(a) for a in args]
     result = _libc.syscall(ctypes.c_long(_NR[name]), *converted)
     if result == -1:

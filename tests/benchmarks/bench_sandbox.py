@@ -23,8 +23,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 VALIDATE = Path(__file__).resolve().parents[2] / "autogen_hook" / "_validate"
 MODULE = 'import re\n\nWORD = re.compile(r"\\w+")\n\n\ndef f(x: int) -> int:\n    """Add one."""\n    return x + 1\n'
@@ -66,7 +67,7 @@ def inner(checks: int, rounds: int) -> None:
     for round_ in range(rounds):
         order = [("bare", bare), ("sandboxed", sandboxed)]
         for name, run in order if round_ % 2 == 0 else order[::-1]:
-            figures[name].append(batch(lambda: run(_forkserver, job), checks))
+            figures[name].append(batch(run, _forkserver, job, checks))
     medians = {name: [statistics.median(f[i] for f in values) for i in range(3)] for name, values in figures.items()}
     print(f"{sys.version.split()[0]}, {os.uname().sysname} {os.uname().release} {os.uname().machine}: "
           f"{checks} checks a batch, {rounds} rounds; layers off here: {', '.join(off) or 'none'}", file=report)
@@ -78,11 +79,13 @@ def inner(checks: int, rounds: int) -> None:
     report.flush()
 
 
-def batch(run: Callable[[], None], checks: int) -> tuple[float, float, float]:
+def batch(
+    run: Callable[[Any, dict[str, Any]], None], server: Any, job: dict[str, Any], checks: int
+) -> tuple[float, float, float]:
     """Milliseconds per check: wall, children's CPU, the machine's busy CPU."""
     busy, times, start = machine_busy(), os.times(), time.perf_counter()
     for _ in range(checks):
-        run()
+        run(server, job)
     wall = time.perf_counter() - start
     after = os.times()
     cpu = after.children_user + after.children_system - times.children_user - times.children_system
