@@ -141,11 +141,20 @@ def test_writes_in_its_own_directory_work_and_are_removed_after(scene: Scene) ->
     _w = open("a/b/scratch.txt", "w").write("x")
     _t = tempfile.mkstemp()
     os.symlink({str(scene.outside / "keep.txt")!r}, "a/link")
-    os.chmod("a", 0)
     """
     (scene.outside / "keep.txt").write_text("kept")
     assert scene.check(textwrap.dedent(source) + GOOD) is None  # and check() saw the directory removed
     assert (scene.outside / "keep.txt").read_text() == "kept"
+
+
+def test_modes_owners_and_times_of_files_cannot_be_changed(scene: Scene) -> None:
+    helper = scene.root / "helper.py"
+    before = helper.stat()
+    for change in ("os.chmod({path!r}, 0o777)", "os.utime({path!r}, (0, 0))", "os.chown({path!r}, 0, 0)"):
+        problem = scene.check(f"import os\n_x = {change.format(path=str(helper))}\n{GOOD}")
+        assert problem is not None and "PermissionError: [Errno 1] Operation not permitted" in problem
+    after = helper.stat()
+    assert (after.st_mode, after.st_mtime_ns, after.st_uid) == (before.st_mode, before.st_mtime_ns, before.st_uid)
 
 
 def test_a_connection_to_a_local_listener_is_refused(scene: Scene, listener: socket.socket) -> None:

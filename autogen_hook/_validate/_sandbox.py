@@ -10,8 +10,8 @@ builds the seccomp filter once; each forked child calls :func:`enter`, in this o
    stderr into an unlinked capture file that only the server can read back;
 3. a fresh temporary directory as working directory, ``HOME`` and ``TMPDIR``;
 4. an environment built from nothing (the job's, no credentials);
-5. new user and network namespaces: the same uid for file access, no capability in the
-   initial namespace, and a network namespace whose loopback is down;
+5. new user, network and IPC namespaces: the same uid for file access, no capability in
+   the initial namespace, a network namespace whose loopback is down, no System V IPC;
 6. no capabilities left at all, even in the new namespace;
 7. limits: CPU seconds, address space, file size, open files, tasks (threads; the kernel
    does not apply that one to root), no core dumps;
@@ -21,7 +21,9 @@ builds the seccomp filter once; each forked child calls :func:`enter`, in this o
    connect; no signals or abstract Unix sockets to processes outside the check;
 10. seccomp: no new processes (threads only), no sockets but Unix ones and no connect, bind
     or send to an address, no ptrace, mounts, namespaces, kernel keys, modules, BPF,
-    io_uring, clock or host changes, terminal injection; signals only to itself.
+    io_uring, clock or host changes, terminal injection, no change of files' modes, owners,
+    times or extended attributes (Landlock does not cover those); signals, limits,
+    scheduling and priorities only of itself.
 
 A layer the platform lacks is skipped and reported (:func:`enter` returns why), so the
 caller can warn once and ``autogen-hook doctor`` can show it. Linux layers need x86_64 or
@@ -58,7 +60,7 @@ LAYERS = {  # key: what the layer does, as reported
     "descriptors": "only its result pipe open; output captured",
     "directory": "a fresh temporary directory as cwd, HOME and TMPDIR",
     "environment": "environment built from nothing",
-    "namespaces": "user and network namespaces (no network, no outside capabilities)",
+    "namespaces": "user, network and IPC namespaces (no network, no outside capabilities)",
     "capabilities": "no capabilities",
     "limits": "CPU, memory, file size, open files and tasks limited",
     "no_new_privs": "no new privileges",
@@ -73,7 +75,8 @@ class Unavailable(Exception):
 
 
 # Syscall numbers: x86_64 from the kernel's syscall_64.tbl (checked against
-# <asm/unistd_64.h>), aarch64 from <asm-generic/unistd.h>. None: not on that arch.
+# <asm/unistd_64.h>), aarch64 from <asm-generic/unistd.h>; from 451 on the numbers are the
+# same on every arch (the kernel's scripts/syscall.tbl). None: not on that arch.
 _SYSCALLS = {
     "fork": (57, None), "vfork": (58, None), "execve": (59, 221), "execveat": (322, 281),
     "clone": (56, 220), "clone3": (435, 435), "socket": (41, 198), "connect": (42, 203),
@@ -96,6 +99,15 @@ _SYSCALLS = {
     "adjtimex": (159, 171), "clock_adjtime": (305, 266), "sethostname": (170, 161),
     "setdomainname": (171, 162), "acct": (163, 89), "quotactl": (179, 60),
     "quotactl_fd": (443, 443), "syslog": (103, 116), "ioctl": (16, 29), "capset": (126, 91),
+    "open_tree_attr": (467, 467), "chmod": (90, None), "fchmod": (91, 52), "fchmodat": (268, 53),
+    "fchmodat2": (452, 452), "chown": (92, None), "fchown": (93, 55), "lchown": (94, None),
+    "fchownat": (260, 54), "utime": (132, None), "utimes": (235, None), "futimesat": (261, None),
+    "utimensat": (280, 88), "setxattr": (188, 5), "lsetxattr": (189, 6), "fsetxattr": (190, 7),
+    "removexattr": (197, 14), "lremovexattr": (198, 15), "fremovexattr": (199, 16),
+    "setxattrat": (463, 463), "removexattrat": (466, 466), "file_setattr": (469, 469),
+    "prlimit64": (302, 261), "sched_setaffinity": (203, 122), "sched_setscheduler": (144, 119),
+    "sched_setparam": (142, 118), "sched_setattr": (314, 274), "setpriority": (141, 140),
+    "ioprio_set": (251, 30),
     "landlock_create_ruleset": (444, 444), "landlock_add_rule": (445, 445),
     "landlock_restrict_self": (446, 446),
 }
@@ -113,12 +125,16 @@ _REFUSED = (
     "process_vm_readv", "process_vm_writev", "tkill", "pidfd_send_signal", "pidfd_getfd",
     "setsid", "setpgid", "mount", "umount2", "pivot_root", "chroot", "unshare", "setns",
     "fsopen", "fsconfig", "fsmount", "fspick", "move_mount", "open_tree", "mount_setattr",
-    "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter",
+    "open_tree_attr", "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter",
     "io_uring_register", "keyctl", "add_key", "request_key", "init_module", "finit_module",
     "delete_module", "kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff",
     "open_by_handle_at", "name_to_handle_at", "fanotify_init", "iopl", "ioperm",
     "clock_settime", "settimeofday", "adjtimex", "clock_adjtime", "sethostname",
     "setdomainname", "acct", "quotactl", "quotactl_fd", "syslog",
+    # Landlock does not cover metadata: a root check could chmod any root-owned file
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat", "utime",
+    "utimes", "futimesat", "utimensat", "setxattr", "lsetxattr", "fsetxattr", "removexattr",
+    "lremovexattr", "fremovexattr", "setxattrat", "removexattrat", "file_setattr",
 )
 
 _CLONE_NEWNS, _CLONE_THREAD, _CLONE_NEWCGROUP = 0x00020000, 0x00010000, 0x02000000
@@ -220,11 +236,12 @@ def _environment(environ: dict[str, str], directory: str) -> str:
 def _namespaces() -> str:
     """As root this drops every capability of the initial namespace; the uid stays the same,
     so files keep their usual permissions. The new network namespace has only a loopback,
-    down: connecting anywhere fails with ENETUNREACH."""
+    down: connecting anywhere fails with ENETUNREACH; the new IPC namespace hides the user's
+    System V shared memory, semaphores and message queues."""
     if _libc is None:
         raise Unavailable("Linux only")
     uid, gid = os.geteuid(), os.getegid()
-    _call(_libc.unshare, _CLONE_NEWUSER | _CLONE_NEWNET)
+    _call(_libc.unshare, _CLONE_NEWUSER | _CLONE_NEWNET | _CLONE_NEWIPC)
     for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
         fd = os.open(f"/proc/self/{name}", os.O_WRONLY)
         try:
@@ -318,7 +335,7 @@ def _seccomp() -> str:
     """The filter the server built once, with this process's pid in the signal rules."""
     if _libc is None or _HEAD is None:
         raise Unavailable("Linux x86_64/aarch64 only")
-    program = _HEAD + _signal_rules(os.getpid()) + _ret(_ALLOW)
+    program = _HEAD + _own_process_rules(os.getpid()) + _ret(_ALLOW)
     buffer = ctypes.create_string_buffer(program)
     fprog = _Program(len(program) // 8, ctypes.addressof(buffer))
     try:
@@ -370,12 +387,18 @@ def _filter_head() -> bytes:
     return program
 
 
-def _signal_rules(pid: int) -> bytes:
-    """Signals to itself (its pid, or its own group), to nobody else."""
+def _own_process_rules(pid: int) -> bytes:
+    """Signals, resource limits, scheduling and priorities: its own (pid, 0 for itself, its
+    group), nobody else's; the same uid would otherwise reach every process of the user."""
     deny, allow = _ret(_ERRNO | _EPERM), _ret(_ALLOW)
     rules = _when("kill", _arg(0), _op(_JEQ, pid, 3, 0), _op(_JEQ, 0, 2, 0), _op(_JEQ, -pid, 1, 0), deny, allow)
     for name in ("tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
         rules += _when(name, _arg(0), _op(_JEQ, pid, 0, 1), allow, deny)
+    itself = (_op(_JEQ, 0, 1, 0), _op(_JEQ, pid, 0, 1), allow, deny)  # on the accumulator
+    for name in ("prlimit64", "sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr"):
+        rules += _when(name, _arg(0), *itself)
+    for name, process in (("setpriority", 0), ("ioprio_set", 1)):  # PRIO_PROCESS, IOPRIO_WHO_PROCESS
+        rules += _when(name, _arg(0), _op(_JEQ, process, 0, 4), _arg(1), *itself)
     return rules
 
 
