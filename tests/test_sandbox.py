@@ -226,6 +226,12 @@ def test_no_new_process_is_started_and_none_survives(scene: Scene, spawn: str) -
     assert processes_with("30.123") == []
 
 
+@pytest.mark.parametrize("forged", [b"{'missing': [{}]}", b"\x00\xffnot a result", b"[" * 100_000])
+def test_a_result_the_module_forged_is_read_as_data(scene: Scene, forged: bytes) -> None:
+    problem = scene.check(f"import os\n_w = os.write(3, {forged!r})\n_x = os._exit(0)\n{GOOD}")
+    assert problem == "importing the module crashed the interpreter (exit status 0)"
+
+
 def test_threads_and_ordinary_modules_work(scene: Scene) -> None:
     source = '''
     import dataclasses

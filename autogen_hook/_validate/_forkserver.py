@@ -5,7 +5,9 @@ loads what a fresh interpreter has plus the sandbox (``_sandbox.py`` beside it, 
 each child's ``sys.modules`` once the child's layers are on), so each forked child starts
 as a fresh interpreter would, without paying an interpreter's start-up (~10 ms of CPU) for
 every check. Frames on stdin and stdout are a 4-byte little-endian length and a marshalled
-dict: ``{"id", "job"}`` in, ``{"id", "result", "status", "output", "timeout"}`` out.
+dict: ``{"id", "job"}`` in, ``{"id", "result", "status", "output", "timeout"}`` out. The
+result is the child's bytes as it wrote them (``ascii()`` of a dict): the server never
+parses what a sandboxed process wrote; the package reads it with ``ast.literal_eval``.
 
 Per check the server makes a fresh directory under the job's ``temp`` and an unlinked
 capture file in it for the child's output. When the child's result pipe closes, or its
@@ -59,7 +61,7 @@ def run(job: "Job", directory: str, result_fd: int, output_fd: int, parent: int)
             stream.flush()
         except BaseException:
             pass  # the module closed or replaced it
-    os.write(_sandbox.RESULT_FD, marshal.dumps(result))
+    os.write(_sandbox.RESULT_FD, ascii(result).encode())
 
 
 def check(job: "Job") -> "dict[str, Any]":
@@ -132,12 +134,8 @@ def finish(read: int, poll: "select.poll", children: "dict[int, Child]", timeout
     os.close(read)
     child = children.pop(read)
     status, output = end(child)
-    try:
-        result = marshal.loads(b"".join(child.chunks))
-    except (EOFError, ValueError, TypeError):
-        result = None  # the child died before writing its result
-    reply = marshal.dumps({"id": child.ident, "result": result, "status": status, "output": output,
-                           "timeout": timeout})
+    reply = marshal.dumps({"id": child.ident, "result": b"".join(child.chunks), "status": status,
+                           "output": output, "timeout": timeout})
     frame = len(reply).to_bytes(4, "little") + reply
     while frame:
         frame = frame[os.write(1, frame) :]

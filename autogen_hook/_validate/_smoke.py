@@ -20,6 +20,7 @@ or an error message.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import logging
 import marshal
@@ -179,7 +180,7 @@ class _ForkServer:
         status, output = answer["status"], answer["output"].decode("utf-8", "replace")
         if answer["timeout"] or (os.WIFSIGNALED(status) and os.WTERMSIG(status) in _TIME_SIGNALS):
             return Outcome(None, "timeout", output)
-        return Outcome(answer["result"], _ending(os.waitstatus_to_exitcode(status)), output)
+        return Outcome(_result(answer["result"]), _ending(os.waitstatus_to_exitcode(status)), output)
 
     async def _started(self) -> asyncio.subprocess.Process:
         async with self._starting:
@@ -288,12 +289,25 @@ def _ending(code: int) -> str:
     return f"exit status {code}"
 
 
-def _result(stdout: bytes) -> dict[str, Any] | None:
+_RESULT_TYPES = {"missing": list, "error": str, "summary": str, "refused": bool, "layers": dict}
+
+
+def _result(raw: bytes) -> dict[str, Any] | None:
+    """The child's result, read as data (it ran the candidate: its bytes are untrusted);
+    None if it died before writing one, or wrote something else."""
     try:
-        value = marshal.loads(stdout)
-    except (EOFError, ValueError, TypeError):
-        return None  # the child died before writing its result
-    return value if isinstance(value, dict) else None
+        value = ast.literal_eval(raw.decode("ascii"))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError, UnicodeDecodeError):
+        return None
+    if not isinstance(value, dict) or not all(
+        isinstance(value.get(key, kind()), kind) for key, kind in _RESULT_TYPES.items()
+    ):
+        return None
+    if not all(isinstance(n, str) for n in value.get("missing", [])) or not all(
+        isinstance(k, str) and isinstance(v, list) and len(v) == 2 for k, v in value.get("layers", {}).items()
+    ):
+        return None
+    return value
 
 
 _STANDARD_FINDERS = ("_frozen_importlib", "_frozen_importlib_external", "importlib", "_distutils_hack",

@@ -16,6 +16,7 @@ which includes kernel work no process is charged for (tearing down a network nam
 from __future__ import annotations
 
 import argparse
+import ast
 import marshal
 import os
 import select
@@ -59,9 +60,9 @@ def inner(checks: int, rounds: int) -> None:
     os.dup2(reply_write, 1)  # finish() writes its reply frame to fd 1
     sandboxed(_forkserver, job)
     reply = marshal.loads(os.read(reply_read, 1 << 20)[4:])
-    layers = reply["result"]["layers"]
-    off = [k for k, (active, _) in layers.items() if not active]
-    assert reply["result"]["missing"] == [], reply
+    result = ast.literal_eval(reply["result"].decode())
+    off = [k for k, (active, _) in result["layers"].items() if not active]
+    assert result["missing"] == [], result
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     figures: dict[str, list[tuple[float, float, float]]] = {"bare": [], "sandboxed": []}
     for round_ in range(rounds):
@@ -126,7 +127,7 @@ def bare(server: Any, job: dict[str, Any]) -> None:
             quiet = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(quiet, fd)
-            os.write(write, marshal.dumps(server.check(job)))
+            os.write(write, ascii(server.check(job)).encode())
         finally:
             os._exit(0)
     os.close(write)
