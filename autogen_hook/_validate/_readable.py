@@ -1,8 +1,8 @@
 """What the import check may read: the sandbox's Landlock rules, from this process's sys.path.
 
-The interpreter's directories (its prefixes and the executable's) and the system's
-libraries are readable whole, unless one of them holds the user's home or working
-directory. Every other ``sys.path`` entry (the script's directory, an editable install's
+The interpreter's directories (its prefixes and the executable's), the system's libraries
+and those of ``LD_LIBRARY_PATH`` are readable whole, unless one of them holds the user's
+home or working directory. Every other ``sys.path`` entry (the script's directory, an editable install's
 project) is where secrets sit next to code (``.env``, keys), so only its importable code is
 readable: the directory's listing, its module files and its packages, never a hidden entry
 or a name that looks like a secret (``_secret_files``). A package (a directory with
@@ -33,14 +33,14 @@ DEVICES = ("/dev/null",)  # read and write
 _MODULE_SUFFIXES = tuple(importlib.machinery.all_suffixes())
 Rule = tuple[str, str]  # (path, kind): a kind of _sandbox.ACCESS
 
-_cache: tuple[tuple[str, ...], list[Rule], dict[str, int]] | None = None
+_cache: tuple[tuple[str, ...], list[Rule], dict[str, int]] | None = None  # key, rules, mtimes
 
 
 def rules(path: list[str], source: str | None = None) -> list[Rule]:
     """The rules for a check whose ``sys.path`` is ``path`` (absolute); ``source`` is the
     candidate's, whose imports are resolved when a finder outside sys.path may serve them."""
     global _cache
-    key = tuple(path)
+    key = (*path, os.environ.get("LD_LIBRARY_PATH", ""))
     if _cache is None or _cache[0] != key or any(_mtime(d) != m for d, m in _cache[2].items()):
         mtimes: dict[str, int] = {}
         _cache = (key, _base_rules(path, mtimes), mtimes)
@@ -52,7 +52,7 @@ def rules(path: list[str], source: str | None = None) -> list[Rule]:
 
 def _base_rules(path: list[str], mtimes: dict[str, int]) -> list[Rule]:
     found: list[Rule] = []
-    for granted in (*_interpreter_dirs(), *(p for p in SYSTEM if os.path.exists(p))):
+    for granted in (*_whole_dirs(), *(p for p in SYSTEM if os.path.exists(p))):
         if not _covered(granted, found):
             found.append((granted, "tree" if os.path.isdir(granted) else "file"))
     found += [(p, "device") for p in DEVICES if os.path.exists(p)]
@@ -66,11 +66,13 @@ def _base_rules(path: list[str], mtimes: dict[str, int]) -> list[Rule]:
     return found
 
 
-def _interpreter_dirs() -> list[str]:
-    """Prefixes and the executable's directory, except one that holds the home or the cwd."""
+def _whole_dirs() -> list[str]:
+    """Prefixes, the executable's directory and the loader's library path, except one that
+    holds the home or the cwd."""
     home, cwd = os.path.realpath(os.path.expanduser("~")), os.path.realpath(os.getcwd())
     candidates = (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                  os.path.dirname(os.path.realpath(sys.executable)))
+                  os.path.dirname(os.path.realpath(sys.executable)),
+                  *os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep))
     dirs = [os.path.realpath(p) for p in candidates if p]
     return [d for d in dict.fromkeys(dirs) if os.path.isdir(d) and not _inside(home, d) and not _inside(cwd, d)]
 
