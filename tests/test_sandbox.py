@@ -211,6 +211,21 @@ def test_the_importable_code_beside_the_script_is_still_readable(scene: Scene) -
     assert scene.check(f"import helper\n\nVALUE = helper.VALUE\n{GOOD}") is None
 
 
+def test_a_package_beside_the_script_is_readable_but_not_the_secret_in_it(scene: Scene) -> None:
+    package = scene.root / "shop"
+    (package / "conf").mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "import json, pathlib\n\nPRICES = json.loads((pathlib.Path(__file__).parent / 'conf' / 'prices.json').read_text())\n"
+    )
+    (package / "conf" / "prices.json").write_text('{"tea": 3}')
+    (package / "conf" / ".env").write_text(DOTENV)
+    (scene.root / "notes.txt").write_text("not code\n")
+    assert scene.check(f"import shop\n\nTEA = shop.PRICES['tea']\n{GOOD}") is None
+    for secret in (package / "conf" / ".env", scene.root / "notes.txt"):
+        problem = scene.check(f"_loot = open({str(secret)!r}).read()\n{GOOD}")
+        assert problem is not None and "PermissionError: [Errno 13] Permission denied" in problem
+
+
 @pytest.mark.parametrize(
     "spawn",
     [

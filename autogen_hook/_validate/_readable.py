@@ -4,9 +4,10 @@ The interpreter's directories (its prefixes and the executable's), the system's 
 and those of ``LD_LIBRARY_PATH`` are readable whole, unless one of them holds the user's
 home or working directory. Every other ``sys.path`` entry (the script's directory, an editable install's
 project) is where secrets sit next to code (``.env``, keys), so only its importable code is
-readable: the directory's listing, its module files and its packages, never a hidden entry
-or a name that looks like a secret (``_secret_files``). A package (a directory with
-``__init__.py`` or with modules directly in it) is readable whole when nothing hidden or
+readable: the directory's listing, its module files and its packages, never a hidden entry,
+a name that looks like a secret (``_secret_files``) or the home directory itself. A package
+(a directory with ``__init__.py`` or other modules directly in it, such as a namespace
+package's portion or a wheel's ``.libs``) is readable whole when nothing hidden or
 secret-looking is anywhere in it, else entry by entry by the same rules. With an import
 finder installed by a ``.pth`` file (setuptools' editable installs), what the candidate's
 own imports resolve to is readable too: such a finder serves code from outside sys.path.
@@ -56,13 +57,14 @@ def _base_rules(path: list[str], mtimes: dict[str, int]) -> list[Rule]:
         if not _covered(granted, found):
             found.append((granted, "tree" if os.path.isdir(granted) else "file"))
     found += [(p, "device") for p in DEVICES if os.path.exists(p)]
+    home = os.path.realpath(os.path.expanduser("~"))
     for entry in dict.fromkeys(os.path.realpath(p) for p in path):
         if _covered(entry, found):
             continue
         if os.path.isfile(entry):  # a zip archive
             found.append((entry, "file"))
         elif os.path.isdir(entry):
-            _importable(entry, found, mtimes, top=True)
+            _importable(entry, found, mtimes, home, data=False)
     return found
 
 
@@ -77,9 +79,10 @@ def _whole_dirs() -> list[str]:
     return [d for d in dict.fromkeys(dirs) if os.path.isdir(d) and not _inside(home, d) and not _inside(cwd, d)]
 
 
-def _importable(directory: str, found: list[Rule], mtimes: dict[str, int], top: bool) -> None:
-    """Rules for the code in ``directory``: at the top of a sys.path entry only module files and
-    packages; inside a package every entry but hidden and secret-looking ones."""
+def _importable(directory: str, found: list[Rule], mtimes: dict[str, int], home: str, data: bool) -> None:
+    """Rules for the code in ``directory``: its listing, its module files (with ``data``, inside
+    a package: every file) and its packages; never a hidden or secret-looking entry, never
+    your home directory or one that holds it."""
     mtimes[directory] = _mtime(directory)
     found.append((directory, "list"))
     try:
@@ -87,15 +90,17 @@ def _importable(directory: str, found: list[Rule], mtimes: dict[str, int], top: 
     except OSError:
         return
     for entry in entries:
-        if entry.name.startswith(".") or secret_file(entry.name):
+        name = entry.name
+        if name.startswith(".") or secret_file(name):
             continue
         if entry.is_dir(follow_symlinks=False):  # a linked directory could be anywhere
-            if not top or _package(entry.path, mtimes):
-                if _clean(entry.path, mtimes):
-                    found.append((entry.path, "tree"))
-                else:
-                    _importable(entry.path, found, mtimes, top=False)
-        elif entry.is_file() and (not top or entry.name.endswith(_MODULE_SUFFIXES)):
+            if _inside(home, entry.path) or not (data or _package(entry.path, mtimes)):
+                continue
+            if _clean(entry.path, mtimes):
+                found.append((entry.path, "tree"))
+            else:  # a package with a secret in it goes entry by entry
+                _importable(entry.path, found, mtimes, home, data=True)
+        elif entry.is_file() and (data or name.endswith(_MODULE_SUFFIXES)):
             found.append((entry.path, "file"))
 
 
@@ -105,10 +110,9 @@ def _package(directory: str, mtimes: dict[str, int]) -> bool:
         return True
     mtimes[directory] = _mtime(directory)  # a module added later makes it one
     try:
-        names = os.listdir(directory)
+        return any(n.endswith(_MODULE_SUFFIXES) for n in os.listdir(directory))
     except OSError:
         return False
-    return any(n.endswith(_MODULE_SUFFIXES) for n in names)
 
 
 def _clean(directory: str, mtimes: dict[str, int]) -> bool:
