@@ -188,11 +188,6 @@ def enter(job: dict[str, Any], directory: str, result_fd: int, output_fd: int, p
     return layers
 
 
-def missing(layers: Layers) -> list[str]:
-    """The layers that are not on, each with why: for the once-per-process warning."""
-    return [f"{key} ({detail})" for key, (active, detail) in layers.items() if not active]
-
-
 def _process_group(parent: int) -> str:
     """The server kills the whole group when the check ends; nothing outlives the server."""
     if not hasattr(os, "setpgid"):
@@ -332,7 +327,7 @@ def _landlock(rules: list[tuple[str, str]]) -> str:
 
 
 def _seccomp() -> str:
-    """The filter the server built once, with this process's pid in the signal rules."""
+    """The filter the server built once, with this process's pid in the rules about other processes."""
     if _libc is None or _HEAD is None:
         raise Unavailable("Linux x86_64/aarch64 only")
     program = _HEAD + _own_process_rules(os.getpid()) + _ret(_ALLOW)
