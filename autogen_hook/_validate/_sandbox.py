@@ -22,8 +22,8 @@ builds the seccomp filter once; each forked child calls :func:`enter`, in this o
 10. seccomp: no new processes (threads only), no sockets but Unix ones and no connect, bind
     or send to an address, no ptrace, mounts, namespaces, kernel keys, modules, BPF,
     io_uring, clock or host changes, terminal injection, no change of files' modes, owners,
-    times or extended attributes (Landlock does not cover those); signals, limits,
-    scheduling and priorities only of itself.
+    times or extended attributes (Landlock does not cover those); signals (SIGIO too),
+    limits, scheduling and priorities only of itself; its parent-death signal stays.
 
 A layer the platform lacks is skipped and reported (:func:`enter` returns why), so the
 caller can warn once and ``autogen-hook doctor`` can show it. Linux layers need x86_64 or
@@ -107,7 +107,7 @@ _SYSCALLS = {
     "setxattrat": (463, 463), "removexattrat": (466, 466), "file_setattr": (469, 469),
     "prlimit64": (302, 261), "sched_setaffinity": (203, 122), "sched_setscheduler": (144, 119),
     "sched_setparam": (142, 118), "sched_setattr": (314, 274), "setpriority": (141, 140),
-    "ioprio_set": (251, 30),
+    "ioprio_set": (251, 30), "prctl": (157, 167), "fcntl": (72, 25),
     "landlock_create_ruleset": (444, 444), "landlock_add_rule": (445, 445),
     "landlock_restrict_self": (446, 446),
 }
@@ -144,6 +144,7 @@ _NAMESPACES = _CLONE_NEWNS | _CLONE_NEWCGROUP | _CLONE_NEWUTS | _CLONE_NEWIPC | 
 _NAMESPACES |= _CLONE_NEWPID | _CLONE_NEWNET
 _PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 1, 38, 22, 2
 _EPERM, _ENOSYS, _AF_UNIX, _TIOCSTI, _SIGKILL = 1, 38, 1, 0x5412, 9
+_F_SETOWN, _F_SETOWN_EX = 8, 15  # SIGIO to another process
 
 # Landlock (include/uapi/linux/landlock.h): file-system rights by ABI, TCP rights from 4,
 # scopes from 6.
@@ -379,6 +380,8 @@ def _filter_head() -> bytes:
         "sendto", _arg(4), _op(_JEQ, 0, 0, 3), _arg(4, high=True), _op(_JEQ, 0, 0, 1), allow, deny
     )
     program += _when("ioctl", _arg(1), _op(_JEQ, _TIOCSTI, 0, 1), deny, allow)  # typing into a tty
+    program += _when("prctl", _arg(0), _op(_JEQ, _PR_SET_PDEATHSIG, 0, 1), deny, allow)  # outliving the server
+    program += _when("fcntl", _arg(1), _op(_JEQ, _F_SETOWN, 1, 0), _op(_JEQ, _F_SETOWN_EX, 0, 1), deny, allow)
     return program
 
 
