@@ -35,6 +35,15 @@ def _parser() -> argparse.ArgumentParser:
     context.add_argument("--file", help="the file that imports them (default: none)")
     context.add_argument("--budget", type=int, help="token budget (default: the context-budget setting)")
     context.set_defaults(command_parser=context)  # errors show the subcommand's usage
+    doctor = commands.add_parser(
+        "doctor",
+        help="show the import check's sandbox layers here and probe each guarantee",
+        description="Show which layers of the import check's sandbox this platform offers, and "
+        "run a real sandboxed check that tries to connect to 127.0.0.1, write outside its "
+        "directory, read a file in your home, fork, read a credential and exceed its memory. "
+        "Exit status 0 when every guarantee held, 1 otherwise.",
+    )
+    doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
     return parser
 
 
@@ -43,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "context":
         return _context(args.command_parser, args)
+    if args.command == "doctor":
+        return _doctor(args)
     parser.print_help()
     return 0
 
@@ -96,6 +107,17 @@ def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if context.index is not None:
         print(f"index: {context.index.files} files, {context.index.parsed} parsed now")
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Probe the sandbox with a real check; 0 when every guarantee held."""
+    import json
+
+    from ._doctor import diagnose
+
+    diagnosis = diagnose()
+    print(json.dumps(diagnosis.as_json(), indent=2) if args.json else diagnosis.text())
+    return 0 if diagnosis.enforced else 1
 
 
 def _read(parser: argparse.ArgumentParser, path: str) -> str:

@@ -1,7 +1,7 @@
 """Validation of a model reply, cheapest check first.
 
 extract code -> parse and compile -> requested (and kept) names -> imports ->
-safety policy -> black -> import in a fresh interpreter.
+safety policy -> black -> import in a sandboxed process (``_smoke``, ``_sandbox``).
 
 Any failure raises :class:`Problem` whose message is exact enough to send back
 to the model on the next attempt.

@@ -1,56 +1,144 @@
-"""The last check: import the candidate in a separate process and look for the names.
+"""The last check: import the candidate in a sandboxed process and look for the names.
 
-Static checks cannot see a NameError in a default argument or a missing
-transitive dependency. Running the module in a separate process finds those
-without touching the importing process. The process is forked by a check server
-(``_forkserver.py``) that holds only built-in modules, so it starts as a fresh
-interpreter would, for the price of a fork. It gets this process's ``sys.path``,
-no provider credentials, the hook switched off, and a time limit of its own (it
-must not outlive a killed parent). The server skips ``site``, unless a ``.pth``
-file installed an import finder here, as setuptools' editable installs do: the
-module may import through it.
+Static checks cannot see a NameError in a default argument or a missing transitive
+dependency. Running the module in a separate process finds those without touching the
+importing process. The process is forked by a check server (``_forkserver.py``) that holds
+only built-in modules, so it starts as a fresh interpreter would, for the price of a fork;
+where there is no fork, or the server is gone, a fresh interpreter runs the check instead.
+Either way the check runs in a sandbox (``_sandbox.py``): an environment built from
+nothing, a fresh temporary directory as cwd, ``HOME`` and ``TMPDIR``, no network, reads of
+the interpreter and the importable code only (``_readable.py``), writes in that directory
+only, no new processes, limits on CPU, memory, file size and time, and nothing of it left
+when the check ends. The server itself starts with that environment, so no credential is
+even in its memory. It skips ``site``, unless a ``.pth`` file installed an import finder
+here, as setuptools' editable installs do: the module may import through it.
+
+What comes back is data, not a channel: the exception text and the end of the output are
+redacted with the prompt's rules and capped (``Problem``) before they reach a retry prompt
+or an error message.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import logging
 import marshal
 import os
+import shutil
+import signal
 import sys
+import tempfile
+from dataclasses import dataclass
 from typing import Any
 
+from ..context._redact import redact
+from . import _readable
 from ._static import Problem
 
-TIMEOUT = 30.0
+TIMEOUT = 30.0  # seconds of wall and of CPU time
+MEMORY = 2 << 30  # bytes of address space
+FILE_SIZE = 16 << 20  # bytes a file may grow to
+OPEN_FILES = 256
+TASKS = 128  # threads (no new process is allowed at all); not applied to root
+OUTPUT_LINES = 10  # of the end of the output, in a problem
+ENVIRONMENT = {  # HOME and TMPDIR: the check's own directory
+    "PATH": "/usr/bin:/bin" if os.name == "posix" else os.defpath,
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "AUTOGEN_HOOK_DISABLE": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",  # the check writes nothing where the module is
+}
+_PASSED = ("LD_LIBRARY_PATH", "SYSTEMROOT")  # where extension modules' libraries are; Windows needs it
+_RESULT_MAX = 1 << 20  # bytes: a result is an error text or a list of names
 _SERVER = os.path.join(os.path.dirname(__file__), "_forkserver.py")
+_SANDBOX_NOTE = (
+    "(the import check runs in a sandbox: an empty temporary directory as working directory, "
+    "no network, no reads outside the interpreter and the importable code, no writes outside "
+    "that directory, no new processes, {memory} GiB of memory; importing must not act on the "
+    "outside world)"
+)
+log = logging.getLogger("autogen_hook")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one check gave: the child's result (None if it died), how it ended, its output."""
+
+    result: dict[str, Any] | None
+    ending: str  # "timeout", "exit status N" or "killed by SIGNAME"
+    output: str  # the end of what it printed
 
 
 async def smoke_import(source: str, module: str, names: tuple[str, ...], filename: str) -> None:
     """Raise a Problem if importing ``source`` fails or leaves a requested name undefined."""
-    job = {
-        "source": source, "filename": filename, "module": module, "names": list(names),
-        "path": sys.path, "environ": _child_env(), "cwd": os.getcwd(),  # as of this check
-        "limit": max(1, int(TIMEOUT)),  # seconds; alarm(0) would cancel the alarm
-    }
-    result, ending = await _check(job)
+    outcome = await run_check(check_job(source, module, names, filename))
+    result = outcome.result
     if result is None:
-        if ending == "timeout":
-            raise Problem(
+        if outcome.ending == "timeout":
+            raise _problem(
                 f"importing the module did not finish within {TIMEOUT:g} s; "
-                "module-level code must not block or loop"
+                "module-level code must not block or loop", outcome.output
             )
-        raise Problem(f"importing the module crashed the interpreter ({ending})")
+        raise _problem(f"importing the module crashed the interpreter ({outcome.ending})", outcome.output)
+    _warn_missing(result.get("layers", {}))
     if result.get("error"):
-        raise Problem(f"importing the module raised an exception:\n{result['error']}")
+        note = "\n" + _SANDBOX_NOTE.format(memory=MEMORY >> 30) if result.get("refused") else ""
+        raise _problem(
+            f"importing the module raised an exception: {result.get('summary', '')}{note}\n{result['error']}",
+            outcome.output,
+        )
     if result.get("missing"):
         raise Problem(
             "after importing, these names are not defined: " + ", ".join(result["missing"])
         )
 
 
-async def _check(job: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
-    """The child's result (None if it died) and how it ended: forked from the process's
-    check server, or, where there is no fork or the server is gone, a fresh interpreter."""
+def check_job(source: str, module: str, names: tuple[str, ...], filename: str) -> dict[str, Any]:
+    """Everything the check's process gets, as of now: it inherits nothing else."""
+    path = [os.path.abspath(p) for p in sys.path if isinstance(p, str)]  # "" is this cwd
+    return {
+        "source": source, "filename": filename, "module": module, "names": list(names),
+        "path": path, "environ": environment(), "temp": tempfile.gettempdir(),
+        "rules": _readable.rules(path, source if _custom_finders() else None),
+        "limits": {
+            "seconds": max(1, int(TIMEOUT)),  # alarm(0) would cancel the alarm
+            "memory": MEMORY, "file_size": FILE_SIZE, "files": OPEN_FILES, "tasks": TASKS,
+        },
+    }
+
+
+def environment() -> dict[str, str]:
+    """Built from nothing: no credential, no setting of the user's reaches generated code."""
+    return {**ENVIRONMENT, **{name: os.environ[name] for name in _PASSED if name in os.environ}}
+
+
+def _problem(message: str, output: str) -> Problem:
+    """Redacted with the prompt's rules, then capped by Problem: the model reads this."""
+    lines = output.rstrip("\n").splitlines()[-OUTPUT_LINES:]
+    if lines:
+        message += "\noutput of the import (last lines):\n" + "\n".join(lines)
+    return Problem(redact(message))
+
+
+_warned = False
+
+
+def _warn_missing(layers: dict[str, list[Any]]) -> None:
+    """Once per process: which of the sandbox's layers this platform does not offer."""
+    global _warned
+    missing = [f"{key} ({detail})" for key, (active, detail) in layers.items() if not active]
+    if missing and not _warned:
+        _warned = True
+        log.warning(
+            "autogen-hook: the import check's sandbox runs without %s here; "
+            "`autogen-hook doctor` shows what it enforces", ", ".join(missing)
+        )
+
+
+async def run_check(job: dict[str, Any]) -> Outcome:
+    """Run one check: forked from the process's check server, or, where there is no fork or
+    the server is gone, in a fresh interpreter."""
     if hasattr(os, "fork"):
         global _server
         loop = asyncio.get_running_loop()
@@ -74,7 +162,7 @@ class _ForkServer:
         self._ids = 0
         self._starting = asyncio.Lock()
 
-    async def check(self, job: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    async def check(self, job: dict[str, Any]) -> Outcome:
         process = await self._started()
         assert process.stdin is not None
         self._ids += 1
@@ -84,15 +172,15 @@ class _ForkServer:
             payload = marshal.dumps({"id": ident, "job": job})
             process.stdin.write(len(payload).to_bytes(4, "little") + payload)
             await process.stdin.drain()
-            answer = await asyncio.wait_for(reply, TIMEOUT + 10)  # the child's alarm comes first
+            answer = await asyncio.wait_for(reply, TIMEOUT + 10)  # the server's deadline comes first
         except asyncio.TimeoutError:
-            return None, "timeout"
+            return Outcome(None, "timeout", "")
         finally:
             self._replies.pop(ident, None)
-        status = answer["status"]
-        if os.WIFSIGNALED(status) and os.WTERMSIG(status) == 14:  # SIGALRM: the time limit
-            return None, "timeout"
-        return answer["result"], f"exit status {os.waitstatus_to_exitcode(status)}"
+        status, output = answer["status"], answer["output"].decode("utf-8", "replace")
+        if answer["timeout"] or (os.WIFSIGNALED(status) and os.WTERMSIG(status) in _TIME_SIGNALS):
+            return Outcome(None, "timeout", output)
+        return Outcome(_result(answer["result"]), _ending(os.waitstatus_to_exitcode(status)), output)
 
     async def _started(self) -> asyncio.subprocess.Process:
         async with self._starting:
@@ -102,7 +190,7 @@ class _ForkServer:
                     stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.DEVNULL,
-                    env=_child_env(),
+                    env=environment(),
                 )
                 self.loop.create_task(self._read(self._process))
             return self._process
@@ -124,6 +212,7 @@ class _ForkServer:
 
 
 _server: _ForkServer | None = None
+_TIME_SIGNALS = (signal.SIGALRM, getattr(signal, "SIGXCPU", signal.SIGALRM))  # alarm, CPU limit
 
 
 def _forget_server() -> None:
@@ -132,51 +221,105 @@ def _forget_server() -> None:
     _server = None
 
 
-os.register_at_fork(after_in_child=_forget_server)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_server)
 
 
-async def _fresh_interpreter(job: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
-    """One check in a new interpreter of its own (``_forkserver.py --once``)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, *_site_flags(), _SERVER, "--once",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env=_child_env(),
-    )
+async def _fresh_interpreter(job: dict[str, Any]) -> Outcome:
+    """One check in a new interpreter of its own (``_forkserver.py --once``), in a directory
+    this process makes and removes, its output in a capture file only this process reads."""
+    directory = tempfile.mkdtemp(prefix="autogen-check-")
     try:
-        stdout, _ = await asyncio.wait_for(process.communicate(marshal.dumps(job)), TIMEOUT)
-    except asyncio.TimeoutError:
-        process.kill()
-        await process.wait()
-        return None, "timeout"
-    return _result(stdout), f"exit status {process.returncode}"
+        with tempfile.TemporaryFile(dir=directory) as capture:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, *_site_flags(), _SERVER, "--once",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=capture,
+                env=environment(),
+                start_new_session=os.name == "posix",  # its own group, killed whole
+            )
+            try:
+                stdout = await asyncio.wait_for(_exchange(process, {**job, "directory": directory}), TIMEOUT)
+            except asyncio.TimeoutError:
+                _kill(process)
+                await process.wait()
+                return Outcome(None, "timeout", _tail(capture))
+            assert process.returncode is not None
+            if process.returncode < 0 and -process.returncode in _TIME_SIGNALS:
+                return Outcome(None, "timeout", _tail(capture))
+            return Outcome(_result(stdout), _ending(process.returncode), _tail(capture))
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
-def _result(stdout: bytes) -> dict[str, Any] | None:
+async def _exchange(process: asyncio.subprocess.Process, job: dict[str, Any]) -> bytes:
+    """Send the job, read the result (capped, the rest drained), wait for the end."""
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(marshal.dumps(job))
+    await process.stdin.drain()
+    process.stdin.close()
+    stdout = b""
+    while chunk := await process.stdout.read(1 << 16):
+        if len(stdout) < _RESULT_MAX:
+            stdout += chunk
+    await process.wait()
+    return stdout
+
+
+def _kill(process: asyncio.subprocess.Process) -> None:
     try:
-        value = marshal.loads(stdout)
-    except (EOFError, ValueError, TypeError):
-        return None  # the child died before writing its result
-    return value if isinstance(value, dict) else None
+        os.killpg(process.pid, signal.SIGKILL) if os.name == "posix" else process.kill()
+    except ProcessLookupError:
+        pass
+
+
+def _tail(capture: Any) -> str:
+    capture.seek(0, os.SEEK_END)
+    capture.seek(max(0, capture.tell() - (64 << 10)))
+    return capture.read().decode("utf-8", "replace")
+
+
+def _ending(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+_RESULT_TYPES = {"missing": list, "error": str, "summary": str, "refused": bool, "layers": dict}
+
+
+def _result(raw: bytes) -> dict[str, Any] | None:
+    """The child's result, read as data (it ran the candidate: its bytes are untrusted);
+    None if it died before writing one, or wrote something else."""
+    try:
+        value = ast.literal_eval(raw.decode("ascii"))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError, UnicodeDecodeError):
+        return None
+    if not isinstance(value, dict) or not all(
+        isinstance(value.get(key, kind()), kind) for key, kind in _RESULT_TYPES.items()
+    ):
+        return None
+    if not all(isinstance(n, str) for n in value.get("missing", [])) or not all(
+        isinstance(k, str) and isinstance(v, list) and len(v) == 2 for k, v in value.get("layers", {}).items()
+    ):
+        return None
+    return value
 
 
 _STANDARD_FINDERS = ("_frozen_importlib", "_frozen_importlib_external", "importlib", "_distutils_hack",
                      "autogen_hook", "site")
 
 
-def _site_flags() -> tuple[str, ...]:
-    """``-S`` unless a finder that ``site`` installed (an editable install's) may be needed."""
+def _custom_finders() -> bool:
+    """Whether an import finder that ``site`` installed (an editable install's) is here."""
     modules = {str(getattr(finder, "__module__", "")).partition(".")[0] for finder in sys.meta_path}
-    return () if modules.difference(_STANDARD_FINDERS) else ("-S",)
+    return bool(modules.difference(_STANDARD_FINDERS))
 
 
-_CREDENTIALS = ("_API_KEY", "_API_TOKEN", "_TOKEN", "_SECRET", "_PASSWORD")
-
-
-def _child_env() -> dict[str, str]:
-    """This environment without credentials: generated code runs in the child."""
-    env = {k: v for k, v in os.environ.items() if not k.upper().endswith(_CREDENTIALS)}
-    env["AUTOGEN_HOOK_DISABLE"] = "1"
-    env.pop("PYTHONSTARTUP", None)
-    return env
+def _site_flags() -> tuple[str, ...]:
+    """``-S`` unless a finder that ``site`` installed may be needed."""
+    return () if _custom_finders() else ("-S",)

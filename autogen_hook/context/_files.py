@@ -19,10 +19,8 @@ left out. Each file is still stat-ed every time, so edits are seen.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
-import re
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -30,17 +28,12 @@ from dataclasses import dataclass
 
 import pathspec
 
+from .._secret_files import secret_file
+
 MAX_FILE_BYTES = 512 * 1024
 _SKIPPED_DIRS = frozenset(
     {"site-packages", "node_modules", "__pycache__", ".git", ".hg", ".svn", ".autogen", ".tox",
      ".nox", ".venv", "venv"}
-)
-_SECRET_FILE = re.compile(
-    "|".join(
-        fnmatch.translate(pattern)
-        for pattern in (".env", ".env.*", "*.pem", "*.key", "*.p12", "*.pfx", "id_rsa*", "id_dsa*",
-                        "id_ecdsa*", "id_ed25519*", ".netrc", ".pgpass", "*credentials*", "*.keystore")
-    )
 )
 _Ignores = list[tuple[str, pathspec.PathSpec]]  # (directory, its .gitignore rules), outermost first
 
@@ -146,7 +139,7 @@ def _mtime(path: str) -> int:
 def sendable(path: str) -> bool:
     """False for secret-holding file names and for anything inside a hidden or skipped directory."""
     directory, name = os.path.split(path)
-    if _SECRET_FILE.match(name):
+    if secret_file(name):
         return False
     return not directory or not any(
         part.startswith(".") or part in _SKIPPED_DIRS for part in directory.split(os.sep)
