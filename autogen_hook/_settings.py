@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn
 
 ENV_PREFIX = "AUTOGEN_HOOK_"
+# variables with the prefix that the library sets for itself and that are no settings:
+# autogen-hook doctor plants a canary credential while it probes the sandbox
+INTERNAL_VARIABLES = ("AUTOGEN_HOOK_DOCTOR_TOKEN",)
 PYPROJECT_TABLE = "[tool.autogen-hook]"
 _CACHE_FORMAT = 1
 _TRUE = ("1", "true", "yes", "on")
@@ -230,7 +233,7 @@ def _layers(root: str, overrides: Mapping[str, object]) -> dict[str, list[tuple[
         layers.setdefault(name, []).append((where, raw, root))
     cwd = os.getcwd()
     for variable, raw in os.environ.items():  # every one: a misspelt variable is an error too
-        if variable.startswith(ENV_PREFIX):
+        if variable.startswith(ENV_PREFIX) and variable not in INTERNAL_VARIABLES:
             name = _known(variable, "the environment", _env_spelling)
             layers.setdefault(name, []).append((variable, raw, cwd))
     for name, raw in overrides.items():

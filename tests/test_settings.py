@@ -208,3 +208,28 @@ def test_unknown_providers_are_named_with_where_they_were_set(project: Project) 
         "generate(provider=...): unknown provider 'nope'",
         "SettingsError AUTOGEN_HOOK_PROVIDER: unknown provider 'opnai'",
     ]
+
+
+def test_every_variable_the_library_names_is_a_setting_or_its_own() -> None:
+    """A variable the library sets or reads for itself must never be reported as misspelt."""
+    import re
+
+    import autogen_hook
+    from autogen_hook._settings import ENV_PREFIX, FIELDS, INTERNAL_VARIABLES
+
+    package = Path(autogen_hook.__file__).parent
+    named = {
+        match
+        for path in [*package.rglob("*.py"), package.parent / "autogen_hook.pth"]
+        for match in re.findall(r"AUTOGEN_HOOK_[A-Z0-9_]*[A-Z0-9]", path.read_text())
+    }
+    settings = {ENV_PREFIX + name.upper() for name in FIELDS}
+    assert named - settings == set(INTERNAL_VARIABLES)
+
+
+def test_the_librarys_own_variables_are_not_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from autogen_hook._settings import INTERNAL_VARIABLES
+
+    for name in INTERNAL_VARIABLES:
+        monkeypatch.setenv(name, "x")
+    assert resolve(str(tmp_path)).max_tokens == 4096
