@@ -370,11 +370,8 @@ def test_doctor_shows_the_layers_and_every_guarantee_enforced(scene: Scene) -> N
 # --- through the whole pipeline: the module the model wrote is granted what it needs ------
 
 def grants(*capabilities: str) -> str:
-    """``AUTOGEN_HOOK_ALLOW`` granting these capabilities (issue 7's names). Until the capability
-    policy lands, each stands for the entries of today's ``allow`` that lift its rules."""
-    today = {"filesystem": ["open"], "network": ["socket"], "process": ["subprocess"],
-             "environment": [], "import-time": []}
-    return ",".join(entry for capability in capabilities for entry in today[capability])
+    """``AUTOGEN_HOOK_ALLOW`` granting these capabilities."""
+    return ",".join(capabilities)
 
 
 EXFIL = '''
