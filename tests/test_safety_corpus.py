@@ -227,6 +227,36 @@ def test_with_the_marker_helper_granted_payloads_needing_more_are_still_refused(
     assert _run_all([_refused(world, path, sorted(MARKER_HELPER)) for path in beyond]) == []
 
 
+def _granted(make: Callable[[str, list[str]], Scenario], path: Path) -> Callable[[], list[str]]:
+    """A payload the marker helper's grants allow: the policy lets it through to the check."""
+    def run() -> list[str]:
+        scenario = make(path.stem.removeprefix("policy_"), sorted(MARKER_HELPER))
+        scenario.set_up()
+        reply = scenario.substitute(path.read_text())
+        scenario.llm.openai.push(Code(reply), Code(CLEAN))
+        result = scenario.run(SLUGIFY_CALLER)
+        marker = scenario.directory("markers") / scenario.reply_id
+        lines = marker.read_text().splitlines() if marker.exists() else []
+        if any(" child " in f" {line} " for line in lines):
+            scenario.failures.append(f"{scenario.reply_id}: it acted in the import check: {lines}")
+        if "# expect: import" in reply:  # it acts on import: the sandbox refuses, so it is refused
+            if lines or result.returncode != 0 or len(scenario.llm.chat_requests()) != 2:
+                scenario.failures.append(f"{scenario.reply_id}: not refused by the check: {lines} {result.stderr[-300:]}")
+            scenario.check_nothing_ran(reply)
+        scenario.check_no_secret_was_sent()
+        return scenario.failures
+
+    return run
+
+
+def test_with_the_marker_helper_granted_payloads_within_it_never_act_in_the_check(
+    world: Callable[..., Scenario],
+) -> None:
+    within = [p for p in UNSAFE if not _needs_of(p.read_text()) - MARKER_HELPER]
+    assert len(within) >= 10
+    assert _run_all([_granted(world, path) for path in within]) == []
+
+
 def test_a_reply_that_would_switch_the_policy_off_cannot_help_the_next_one(world: Callable[..., Scenario]) -> None:
     scenario = world("tamper_08_chain", [])
     scenario.set_up()
@@ -257,8 +287,11 @@ def test_a_prompt_injection_in_the_project_gets_nothing_out(world: Callable[...,
     assert scenario.failures == []
 
 
-def test_a_reply_that_raises_secrets_sends_none_of_them_back(world: Callable[..., Scenario]) -> None:
-    scenario = world("secrets_retry_feedback", [])
+@pytest.mark.parametrize("grants", [[], sorted(MARKER_HELPER)])
+def test_a_reply_that_raises_secrets_sends_none_of_them_back(
+    world: Callable[..., Scenario], grants: list[str]
+) -> None:
+    scenario = world("secrets_retry_feedback", grants)
     scenario.set_up()
     scenario.llm.openai.push(Code((CORPUS / "secrets_retry_feedback_exfil.py").read_text()), Code(CLEAN))
     result = scenario.run(SLUGIFY_CALLER)
