@@ -30,16 +30,16 @@ _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 def grants_for(module: str, settings: Settings) -> Grants:
     """The grants of ``module``: ``allow``, every matching ``grants`` glob, declared packages."""
-    entries = [(entry, "allow") for entry in settings.allow]
+    entries: list[tuple[str, str]] = [(entry, "allow") for entry in settings.allow]
     for pattern, names in settings.grants.items():
         if fnmatch.fnmatchcase(module, pattern):
             entries += [(entry, f"grants {pattern!r}") for entry in names]
     for entry, where in entries:
         _check_entry(entry, where)
-    names = [entry for entry, _ in entries]
+    granted = [entry for entry, _ in entries]
     return Grants(
-        capabilities=frozenset(n for n in names if n in CAPABILITIES),
-        names=frozenset(n for n in names if n not in CAPABILITIES),
+        capabilities=frozenset(n for n in granted if n in CAPABILITIES),
+        names=frozenset(n for n in granted if n not in CAPABILITIES),
         packages=frozenset(declared_packages(settings.project_root)),
     )
 

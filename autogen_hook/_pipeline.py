@@ -226,7 +226,9 @@ class _Generation:
             except Problem as problem:
                 # redacted: it may quote what the candidate printed or raised in the check
                 self.problems.append(redact(str(problem)))
-                conversation = retry_messages(messages, completion.text, self.problems[-1])
+                # a cut-off answer is not sent back: it would fill the context it ran out of
+                reply = None if completion.truncated else completion.text
+                conversation = retry_messages(messages, reply, self.problems[-1])
                 continue
             self.timings["total"] = time.perf_counter() - started
             return await self._store(source, provider, completion, messages, attempt)

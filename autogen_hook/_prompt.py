@@ -45,15 +45,18 @@ def build_messages(context: Context, namespace: str, grants: Grants) -> tuple[Me
 
 
 def retry_messages(
-    messages: tuple[Message, ...], reply: str, problem: str
+    messages: tuple[Message, ...], reply: str | None, problem: str
 ) -> tuple[Message, ...]:
-    """The next attempt's conversation: the first messages, the last rejected reply (capped)
-    and exactly what was wrong."""
-    if len(reply) > REPLY_CAP:
-        reply = reply[:REPLY_CAP] + f"\n[... {len(reply) - REPLY_CAP} more characters cut]"
+    """The next attempt's conversation: the first messages, the last rejected reply (capped;
+    None leaves it out) and exactly what was wrong."""
+    answer: tuple[Message, ...] = ()
+    if reply is not None:
+        if len(reply) > REPLY_CAP:
+            reply = reply[:REPLY_CAP] + f"\n[... {len(reply) - REPLY_CAP} more characters cut]"
+        answer = (Message("assistant", reply),)
     return (
         *messages,
-        Message("assistant", reply),
+        *answer,
         Message(
             "user",
             f"That module was rejected:\n{problem}\n\n"

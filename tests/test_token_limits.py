@@ -147,8 +147,9 @@ def test_a_cut_off_answer_names_max_tokens_through_an_import(project: Project, l
     assert out.rstrip().endswith(
         "The answer was cut off: raise max-tokens (AUTOGEN_HOOK_MAX_TOKENS), or ask for a smaller module."
     )
-    retry = llm.anthropic_requests()[1].body["messages"][-1]["content"]
-    assert cut in retry  # the model is told too
+    retry = llm.anthropic_requests()[1].body["messages"]
+    assert cut in retry[-1]["content"]  # the model is told too
+    assert [m["role"] for m in retry] == ["user", "user"]  # not sent the cut-off answer back
 
 
 def test_cached_input_tokens_count(provider_env: FakeLLM) -> None:

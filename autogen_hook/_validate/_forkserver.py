@@ -26,7 +26,7 @@ import sys
 import time
 
 _FRESH = set(sys.modules)  # what a child keeps: the sandbox's own imports are dropped
-import _sandbox  # noqa: E402  # type: ignore[import-not-found]
+import _sandbox  # type: ignore[import-not-found]  # noqa: E402
 
 OUTPUT = 64 * 1024  # bytes of the child's output read back (its end)
 RESULT = 1 << 20  # bytes of a result kept: an error text or a list of names is far smaller

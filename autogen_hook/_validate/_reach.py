@@ -277,7 +277,7 @@ def verdict(ref: Ref) -> str:
         return rule
     if listed != module:  # a submodule of a module with a table, e.g. logging.handlers
         paths = [f"{module[len(listed) + 1:]}.{p}" for p in paths]
-    results = [caps.lookup(rule, p) for p in paths]  # the strictest of the names it goes by
+    results = [caps.lookup(rule, p) or caps.NOT_VETTED for p in paths]  # the strictest name
     result = next((r for r in results if r != caps.PURE), caps.PURE)
     path = paths[0]
     parts = path.split(".")

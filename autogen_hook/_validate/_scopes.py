@@ -298,8 +298,9 @@ class _ScopeBuilder(ast.NodeVisitor):
         enclosing = self.scope.parent
         while enclosing is not None and enclosing.kind == "class":
             enclosing = enclosing.parent
-        for name in node.names if enclosing is not None else ():
-            enclosing.bindings.setdefault(name, []).append(Binding("other", line=node.lineno))
+        if enclosing is not None:
+            for name in node.names:
+                enclosing.bindings.setdefault(name, []).append(Binding("other", line=node.lineno))
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self._mark(node)
