@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from fakellm import FakeLLM  # noqa: E402
 
+from autogen_hook._state import STATE  # noqa: E402
 from autogen_hook.providers import (  # noqa: E402
     Completion,
     CompletionRequest,
@@ -27,6 +28,14 @@ from autogen_hook.providers import (  # noqa: E402
 from autogen_hook.providers._ratelimit import Clock  # noqa: E402
 
 _PROVIDER_VARIABLES = ("OPENAI_", "ANTHROPIC_", "CODEGEN_", "AUTOGEN_HOOK_")
+
+
+@pytest.fixture(autouse=True)
+def fresh_state() -> Iterator[None]:
+    """Each test leaves the process as a fresh interpreter would be: ``STATE.reset()`` closes
+    what the test opened and forgets what it injected (a clock, windows)."""
+    yield
+    STATE.reset()
 
 
 @pytest.fixture
