@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import subprocess
 import sys
 import textwrap
@@ -185,3 +186,19 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
     """The script's stdout, failing the test with its stderr if it did not exit 0."""
     assert result.returncode == 0, f"exit {result.returncode}\n--- stderr ---\n{result.stderr}"
     return result.stdout
+
+
+def read_terminal(fd: int, wait: float) -> bytes | None:
+    """What the pseudo-terminal ``fd`` shows within ``wait`` seconds; None once the other side
+    has closed it."""
+    data = b""
+    while select.select([fd], [], [], wait)[0]:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child exited
+            return data or None
+        if not chunk:
+            return data or None
+        data += chunk
+        wait = 0.05
+    return data

@@ -631,3 +631,19 @@ def test_a_burst_of_requests_shares_one_refresh_yet_sees_every_earlier_edit(tmp_
     index.refresh(excluded=(), asked_at=time.monotonic())  # asked after the edit: sees it
     assert "b" in index.definers
     index.db.close()
+
+
+def test_a_value_a_call_returned_is_not_labelled_as_a_type(shop: Path) -> None:
+    write(shop, {"report.py": (
+        "from autogen.pricing import total_price, format_money\nfrom shop.models import Order\n\n"
+        "def report(order: Order) -> str:\n    total = total_price(order)\n    copy = Order()\n"
+        "    return format_money(total, copy, total_price(order))\n"
+    )})
+    caller = analyse((shop / "report.py").read_text(), "autogen.pricing", ("total_price", "format_money"))
+    fmt = next(u for u in caller.uses if u.name == "format_money")
+    assert fmt.types == (("copy", "Order"),)  # a constructor's result is of its class
+    assert fmt.results == (("total", "total_price"),)  # a function's result is no type
+    assert "total_price" in caller.focus  # its definition still matters
+    text = message(collect(request_for(shop, "report.py", ("total_price", "format_money")), settings_for(shop)))
+    assert "    known types: copy: Order\n    results of calls: total = total_price(...)" in text
+    assert "total: total_price" not in text
