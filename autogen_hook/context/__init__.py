@@ -19,6 +19,7 @@ from typing import TypeVar
 from .._request import Request
 from .._settings import Settings
 from ._caller import CallerFile, CallerUse, analyse
+from ._files import secret_source
 from ._history import session_source
 from ._index import Definition, Index, IndexStats
 from ._pack import caller_sections, code_section, estimate_tokens, fit, session_section
@@ -87,7 +88,8 @@ def collect(request: Request, settings: Settings, asked_at: float | None = None)
     caller = request.caller
     filename = caller.filename if caller is not None else ""
     session = _guarded("reading the interactive history", lambda: session_source(filename))
-    source = redact(session or (caller.source if caller is not None else None) or "")
+    sendable = caller is not None and not secret_source(filename, caller.source or "")
+    source = redact(session or (caller.source if sendable and caller is not None else None) or "")
     analysed = _guarded("reading the caller's code", lambda: analyse(source, request.module, request.names))
     context = Context(
         request=_redacted(request, analysed),
@@ -120,11 +122,9 @@ def _redacted(request: Request, analysed: CallerFile | None) -> Request:
     return replace(
         request,
         caller=caller,
-        description=redact(request.description) if request.description else None,
-        extra_context=redact(request.extra_context) if request.extra_context else None,
-        existing_source=(
-            redact(request.existing_source, assignments=False) if request.existing_source else None
-        ),
+        description=redact(request.description, prose=True) if request.description else None,
+        extra_context=redact(request.extra_context, prose=True) if request.extra_context else None,
+        existing_source=redact(request.existing_source) if request.existing_source else None,
     )
 
 
