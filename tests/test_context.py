@@ -243,14 +243,15 @@ TRICKY = (  # (code, as redacted): code around secret-looking names that is no s
     ('def ask(prompt="Password: "):', None),
     ("try:\n    pass\nexcept KeyError:\n    raise Missing(\"no such command\")", None),
     ("    return '<%s token: \"%s\">' % (name, token)", None),
-    ('# matches token="with spaces" (and more\nX = ("a", "b")', f'# matches token="{S}" (and more\nX = ("a", "b")'),
+    ('# matches password="with spaces" (and more\nX = ("a", "b")', f'# matches password="{S}" (and more\nX = ("a", "b")'),
     ('key = key.split("__", 1)[0]', None),
     ('api_key = settings.get("API_KEY") or cfg["api_key"]', None),
     ('confirmed = data.pop("password2", None) != "false"', None),
     ('password = forms.CharField(label="Password", widget=Input(attrs={"a": "b"}))', None),
-    ('auth = HTTPBasicAuth("admin", "hunter2")', f'auth = HTTPBasicAuth("{S}", "{S}")'),
+    ('auth = HTTPBasicAuth("admin", "hunter2")', f'auth = HTTPBasicAuth("admin", "{S}")'),  # a user is no secret
     ('password: str = Field(default="hunter2", title="Password")', f'password: str = Field(default="{S}", title="Password")'),
-    ('TOKEN = "t0k3n" if production else "dev"', f'TOKEN = "{S}" if production else "{S}"'),
+    ('TOKEN = "t0k3n" if production else "dev"', f'TOKEN = "{S}" if production else "dev"'),  # a word is none
+    ('SECRET = "t0k3n" if production else "dev"', f'SECRET = "{S}" if production else "{S}"'),
 )
 
 
