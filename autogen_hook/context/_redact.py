@@ -229,6 +229,7 @@ _CALL = re.compile(
 
 # Comments and string literals, for the prose and entropy rules (Python, with the C family's
 # line and block comments and JavaScript's template literals).
+_BLANK = re.compile(r"[ \t\n]")
 _LEXEMES = re.compile(
     r"(?P<comment>#[^\n]*|(?m:^[ \t]*//[^\n]*)|/\*[\s\S]*?(?:\*/|\Z))"
     r"|(?P<prefix>(?<![\w.])[rRbBuUfF]{1,2})?(?P<quote>\"\"\"|'''|[\"'`])"
@@ -236,7 +237,7 @@ _LEXEMES = re.compile(
 # A secret word in prose, then what gives its value: "password: X", "token=X", "the key is X"
 _PROSE_GIVEN = re.compile(r"[\"'`]?[ \t]*(?:[:=]|(?:is|was|will be|=)\b)[ \t]*(?:(?:now|still|set to)[ \t]+)?")
 _PROSE_VALUE = re.compile(r"[\"'`*]?(?P<v>[^\s\"'`*]+)")
-_PROSE_TRAILING = ".,;:!?)]}>"
+_PROSE_TRAILING = ".,;:)]}>"  # sentence punctuation ("!" may end a password)
 _SYMBOLS = frozenset("!@#$^&*+=~")  # in a value that is no word ("_" and "-" join words)
 # What no secret looks like: a name (digits make "hunter2" a value), a dotted name
 # (settings.SECRET_KEY, django.core.signing), a call, a path, a URL (its password is a key format)
@@ -245,7 +246,7 @@ _REFERENCE = re.compile(
     r"|(?:[./~]|[A-Za-z]:\\|\w+://)\S*|[\w.\-]+(?:/[\w.\-]+)+/?"
 )
 _TEMPLATE = re.compile(r"%(?:\([\w\-]+\))?[-#0 +]*\d*(?:\.\d+)?[sdifrx]|\{\w*(?:[.\[][^{}]*)?(?::[^{}]*)?\}")
-_MARKUP = frozenset("<>`|\\")  # no password is shaped like markup or code
+_MARKUP = frozenset("<>`|\\()[]{},")  # no password is shaped like markup or code
 
 # A literal that is one token of these characters may be a random key.
 _TOKEN = re.compile(r"[A-Za-z0-9+/_\-]+={0,2}")
@@ -253,7 +254,7 @@ _HEX = re.compile(r"[0-9a-fA-F]+")
 MIN_TOKEN = 20  # characters of a base64-like token (gitleaks and detect-secrets look at 20 and more)
 MIN_HEX = 32  # characters of a hex token: an MD5's length; shorter hex is ids and colours
 ENTROPY_SHARE = 0.80  # of the most a string of its length could have (base64-like)
-CLASS_CHANGES = 0.42  # share of neighbours in different classes (a, A, 0, other) (base64-like)
+CLASS_CHANGES = 0.42  # share of neighbouring letters and digits in different classes (a, A, 0)
 HEX_ENTROPY = 3.0  # bits per character of hex (detect-secrets' HexHighEntropyString limit)
 
 # The identifier tokens a key format lexes into ("sk-proj-..." gives "sk", "proj" and its random
@@ -841,7 +842,8 @@ def _lexed(text: str) -> Iterator[Redaction]:
         start, end, index = _string(text, match.start("quote"))
         if end <= start:
             continue
-        yield from _prose(text, start, end)
+        if _BLANK.search(text, start, end):  # prose has blanks; "password:!0," is minified code
+            yield from _prose(text, start, end)
         template = "f" in (match["prefix"] or "").lower() or match["quote"] == "`"
         parts = _literal_parts(text, start, end) if template and "{" in text[start:end] else ((start, end),)
         for part_start, part_end in parts:
@@ -889,10 +891,11 @@ def _high_entropy(value: str) -> bool:
 
 
 def _class_changes(value: str) -> float:
-    """How often, between neighbours, ``value`` changes between lower case, upper case, digit
-    and other: about 0.6 in a random base64 draw, under 0.4 in words and names with digits."""
-    classes = [2 if c.isdigit() else 1 if c.isupper() else 0 if c.islower() else 3 for c in value]
-    return sum(a != b for a, b in zip(classes, classes[1:])) / (len(value) - 1)
+    """How often, between neighbouring letters and digits (separators left out), ``value``
+    changes between lower case, upper case and digit: about 0.6 in a random base64 draw, under
+    0.4 in words and names with digits (``select2/i18n/sr-Cyrl``)."""
+    classes = [2 if c.isdigit() else 1 if c.isupper() else 0 for c in value if c.isalnum()]
+    return sum(a != b for a, b in zip(classes, classes[1:])) / max(1, len(classes) - 1)
 
 
 def _entropy(value: str) -> float:
