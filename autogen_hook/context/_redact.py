@@ -281,14 +281,15 @@ class _Bracket(NamedTuple):
     lookup: bool  # get/getenv/setdefault/pop: the first argument names the secret, it is none
 
 
-def redact(text: str, *, prose: bool = False) -> str:
-    """``text`` with secrets replaced; ``prose`` for a text that is no code (a description)."""
-    return apply(text, find(text, prose=prose))
+def redact(text: str, *, prose: bool = False, credentials: Collection[str] = ()) -> str:
+    """``text`` with secrets replaced; ``prose`` for a text that is no code (a description);
+    ``credentials``: upper-case names the whole file passes as credentials, for a part of it."""
+    return apply(text, find(text, prose=prose, credentials=credentials))
 
 
-def find(text: str, *, prose: bool = False) -> list[Redaction]:
+def find(text: str, *, prose: bool = False, credentials: Collection[str] = ()) -> list[Redaction]:
     """What :func:`redact` hides, in order, without overlaps (a format's kind wins a tie)."""
-    constants: set[str] = set()  # upper-case names passed as credentials
+    constants = set(credentials)  # upper-case names passed as credentials
     found = [*_formats(text), *_credential_arguments(text, constants), *_named(text, constants)]
     found += _lexed(text)
     if prose:
@@ -308,9 +309,19 @@ def apply(text: str, found: list[Redaction]) -> str:
     return "".join(pieces) + text[done:]
 
 
-def explain(text: str, *, prose: bool = False) -> list[tuple[int, str, str]]:
+def explain(text: str, *, prose: bool = False, credentials: Collection[str] = ()) -> list[tuple[int, str, str]]:
     """(line, kind, rule) of each redaction in ``text``: what was removed and why, not what."""
-    return [(text.count("\n", 0, r.start) + 1, r.kind, r.rule) for r in find(text, prose=prose)]
+    found = find(text, prose=prose, credentials=credentials)
+    return [(text.count("\n", 0, r.start) + 1, r.kind, r.rule) for r in found]
+
+
+def credential_names(text: str) -> frozenset[str]:
+    """The upper-case names ``text`` passes as credentials (``login(user, BANNER)``,
+    ``password=FALLBACK``): a definition of one, rendered alone, is redacted with them."""
+    constants: set[str] = set()
+    for _ in (*_credential_arguments(text, constants), *_named(text, constants)):
+        pass
+    return frozenset(constants)
 
 
 def may_hold_keys(identifiers: Collection[str], text: str) -> bool:
