@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import pathspec
 
 from .._secret_files import CONFIG_SUFFIXES, secret_file
-from ._redact import secret_name
+from ._redact import STRONG, secret_name
 
 MAX_FILE_BYTES = 512 * 1024
 _SKIPPED_DIRS = frozenset(
@@ -162,7 +162,7 @@ def secret_source(path: str, text: str) -> bool:
         return True
     if not name.lower().endswith(CONFIG_SUFFIXES):
         return False
-    return any(secret_name(key.rsplit(".", 1)[-1]) is True for key in _CONFIG_KEY.findall(text))
+    return any(secret_name(key.rsplit(".", 1)[-1]) == STRONG for key in _CONFIG_KEY.findall(text))
 
 
 def _git_files(root: str) -> list[str] | None:
