@@ -226,7 +226,7 @@ class _Generation:
                 source = _with_secrets(source, self.request.existing_source)
             except Problem as problem:
                 # redacted: it may quote what the candidate printed or raised in the check
-                self.problems.append(redact(str(problem)))
+                self.problems.append(redact(str(problem), prose=True))
                 # a cut-off answer is not sent back: it would fill the context it ran out of
                 reply = None if completion.truncated else completion.text
                 conversation = retry_messages(messages, reply, self.problems[-1])
