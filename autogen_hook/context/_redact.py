@@ -263,11 +263,13 @@ HEX_ENTROPY = 3.0  # bits per character of hex (detect-secrets' HexHighEntropySt
 _KEY_PIECES = frozenset({
     "sk", "SG", "glpat", "glptt", "xapp", "xoxa", "xoxb", "xoxe", "xoxo", "xoxp", "xoxr", "xoxs",
     "PRIVATE", "Bearer", "bearer", "BEARER", "Authorization", "authorization", "AUTHORIZATION",
-    "ya29", "hvs", "npm_", "AGE", "key", "pubkey", "Basic", "basic", "BASIC",
+    "ya29", "hvs",
 })
+# Formats whose pieces are common identifiers (key, Basic): a substring test instead.
+_KEY_SUBSTRINGS = ("key-", "Basic ", "basic ", "BASIC ", "AGE-SECRET-KEY-", "eroku", "EROKU")
 _KEY_STARTS = re.compile(
     r"\n(?:AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|[srp]k_(?:live|test)_|whsec_|AIza|hf_|eyJ"
-    r"|SK[0-9a-fA-F]{32}|npm_|pypi|shp(?:at|ca|pa|ss)_|do[opr]_v1_|sq0|dapi|[Hh]eroku|HEROKU)"
+    r"|SK[0-9a-fA-F]{32}|npm_|pypi|shp(?:at|ca|pa|ss)_|do[opr]_v1_|sq0|dapi)"
 )
 _URL = re.compile(_URL_PASSWORD)
 
@@ -331,6 +333,7 @@ def may_hold_keys(identifiers: Collection[str], text: str) -> bool:
         not _KEY_PIECES.isdisjoint(identifiers)
         or _KEY_STARTS.search("\n" + "\n".join(identifiers)) is not None
         or ("://" in text and _URL.search(text) is not None)
+        or any(piece in text for piece in _KEY_SUBSTRINGS)
     )
 
 
