@@ -265,8 +265,9 @@ _KEY_PIECES = frozenset({
     "PRIVATE", "Bearer", "bearer", "BEARER", "Authorization", "authorization", "AUTHORIZATION",
     "ya29", "hvs",
 })
-# Formats whose pieces are common identifiers (key, Basic): a substring test instead.
-_KEY_SUBSTRINGS = ("key-", "Basic ", "basic ", "BASIC ", "AGE-SECRET-KEY-", "eroku", "EROKU")
+# Formats whose pieces are common identifiers (key, Basic): a substring test instead. The
+# index keeps the pieces of the unprefixed formats (a UUID by heroku, age, lower-case basic).
+_KEY_SUBSTRINGS = ("key-", "Basic ")
 _KEY_STARTS = re.compile(
     r"\n(?:AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|[srp]k_(?:live|test)_|whsec_|AIza|hf_|eyJ"
     r"|SK[0-9a-fA-F]{32}|npm_|pypi|shp(?:at|ca|pa|ss)_|do[opr]_v1_|sq0|dapi)"
