@@ -267,7 +267,10 @@ _KEY_PIECES = frozenset({
 })
 # Formats whose pieces are common identifiers (key, Basic): a substring test instead. The
 # index keeps the pieces of the unprefixed formats (a UUID by heroku, age, lower-case basic).
-_KEY_SUBSTRINGS = ("key-", "Basic ")
+_KEY_SUBSTRINGS = (  # (substring, the format's own pattern): most texts with "key-" hold no key
+    ("key-", re.compile(r"\b(?:pub)?key-[0-9a-zA-Z]{32}\b")),
+    ("Basic ", re.compile(r"(?i)\bbasic\s+[A-Za-z0-9+/]{6,}={0,2}(?![\w+/=])")),
+)
 _KEY_STARTS = re.compile(
     r"\n(?:AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|[srp]k_(?:live|test)_|whsec_|AIza|hf_|eyJ"
     r"|SK[0-9a-fA-F]{32}|npm_|pypi|shp(?:at|ca|pa|ss)_|do[opr]_v1_|sq0|dapi)"
@@ -334,7 +337,7 @@ def may_hold_keys(identifiers: Collection[str], text: str) -> bool:
         not _KEY_PIECES.isdisjoint(identifiers)
         or _KEY_STARTS.search("\n" + "\n".join(identifiers)) is not None
         or ("://" in text and _URL.search(text) is not None)
-        or any(piece in text for piece in _KEY_SUBSTRINGS)
+        or any(piece in text and pattern.search(text) for piece, pattern in _KEY_SUBSTRINGS)
     )
 
 
