@@ -9,7 +9,6 @@ call it too). Everything here is the cold path and may import what it needs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
@@ -30,7 +29,7 @@ from ._state import STATE
 from ._store import Store, header, source_hash, strip_header
 from ._validate import Grants, Problem, Spec, defined_names, validate
 from .context import Context, collect
-from .context._redact import redact
+from .context._redact import SecretsNotKept, redact, restore
 from .providers import Completion, CompletionRequest, Usage
 from .providers import _anthropic, _codegen, _openai  # noqa: F401 - imported here, in the
 # calling thread: importing httpx and pydantic on the event loop would stall it for ~0.2 s
@@ -206,9 +205,10 @@ class _Generation:
                         "before it ended; write a shorter module, or raise the max-tokens setting"
                     )
                 source = await self._timed("validation", validate(completion.text, spec))
+                source = _with_secrets(source, self.request.existing_source)
             except Problem as problem:
                 # redacted: it may quote what the candidate printed or raised in the check
-                self.problems.append(redact(str(problem)))
+                self.problems.append(redact(str(problem), prose=True))
                 # a cut-off answer is not sent back: it would fill the context it ran out of
                 reply = None if completion.truncated else completion.text
                 conversation = retry_messages(messages, reply, self.problems[-1])
@@ -276,6 +276,17 @@ class _Generation:
             usage=self.usage,
             timings=dict(self.timings),
         )
+
+
+def _with_secrets(source: str, existing: str | None) -> str:
+    """An extension's module with the stored module's own secrets back: the prompt showed that
+    module redacted, so the reply holds placeholders where its secrets were."""
+    if existing is None:
+        return source
+    try:
+        return restore(source, existing)
+    except SecretsNotKept as exc:
+        raise Problem(str(exc)) from None
 
 
 async def _collect(request: Request, settings: Settings) -> Context:

@@ -71,6 +71,19 @@ EVASIONS = [
     ("import sys\ndef f():\n    return type(sys.stdout.buffer.raw)('/etc/passwd')\n", "dynamic"),
     ("import sys\ndef f():\n    sys.stdin.buffer.raw.__init__('/etc/passwd')\n", "dynamic"),
     ("import ctypes\n", "native"),
+    ("import sys\ndef f():\n    T = type(sys.stdin.buffer.raw)\n    return T('/etc/passwd')\n", "filesystem"),
+    ("import typing\nP = typing.NamedTuple('P', [('x', \"__import__('os').system('id')\")])\n", "dynamic"),
+    ("def f(p):\n    with p.open() as fh:\n        return fh.read()\n", "filesystem"),
+    ("import enum, os\nclass E(enum.Enum):\n    A = 1\n    @classmethod\n    def _missing_(cls, v):\n        os.system('id')\n", "process"),
+    ("import codecs\ndef f(p):\n    return codecs.open(p).read()\n", "filesystem"),
+    ("import tokenize\ndef f(p):\n    return tokenize.open(p).read()\n", "filesystem"),
+    ("import logging\ndef f():\n    logging.getLogger().addHandler(logging.FileHandler('/tmp/x'))\n", "filesystem"),
+    ("import xml.etree.ElementTree as ET\ndef f(p):\n    return ET.parse(p)\n", "filesystem"),
+    ("import asyncio\nasync def f():\n    loop = asyncio.get_running_loop()\n    await loop.subprocess_exec(lambda: None, 'id')\n", "process"),
+    ("import concurrent.futures as cf\ndef f():\n    return cf.ProcessPoolExecutor()\n", "process"),
+    ("import functools\ndef f(o):\n    return functools.reduce(getattr, ['a'], o)\n", "dynamic"),
+    ("import os\ndef f():\n    a = (os, 'system')\n    return getattr(*a)\n", "dynamic"),
+    ("def f():\n    return super(type, type).__subclasses__\n", "dynamic"),
     ("import configparser\nclass R(configparser.ConfigParser):\n    pass\ndef f(p):\n    return R().read(p)\n", "filesystem"),
     ("import configparser\nclass R(configparser.ConfigParser):\n    def load(self, p):\n        return super().read(p)\n", "filesystem"),
     ("def f():\n    return type.__dict__['__subclasses__'](object)\n", "dynamic"),
@@ -148,6 +161,10 @@ ON_IMPORT = [
     "print('hello')\n",
     "import sys\nsys.stdout.write('hello')\n",
     "import decimal\ndecimal.setcontext(decimal.Context(prec=4))\n",
+    "import os\nclass A:\n    def __getitem__(self, k):\n        return os.listdir('.')\nX = A()[0]\n",
+    "import os\nclass A:\n    def __format__(self, s):\n        return str(os.listdir('.'))\nX = f'{A()}'\n",
+    "import contextlib, os\n@contextlib.contextmanager\ndef cm():\n    os.listdir('.')\n    yield\nwith cm():\n    pass\n",
+    "import os\ndef k(x):\n    os.listdir('.')\n    return x\nX = sorted([1], key=k)\n",
 ]
 
 
@@ -197,6 +214,9 @@ IDIOMS = [
     "import uuid\ndef f():\n    return uuid.uuid4().hex\n",
     "import time\ndef f():\n    return time.perf_counter()\n",
     "class P:\n    def __init__(self):\n        self.x = 1\n    def d(self):\n        return vars(self), self.__dict__, P.__dict__\n",
+    "class Door:\n    def open(self):\n        return 1\n    def go(self):\n        return self.open()\n",
+    "from html.parser import HTMLParser\nclass P(HTMLParser):\n    def handle_data(self, d):\n        self.d = d\n",
+    "import sysconfig\ndef f():\n    return sysconfig.get_paths()['purelib']\n",
 ]
 
 

@@ -325,6 +325,7 @@ MODULES: dict[str, str | _Table] = {
         ),
         "exit": EFFECT,
         "std*.write*": EFFECT,
+        "*std*.buffer.raw": "filesystem",  # the FileIO under a stream: its class opens files
         "std*.reconfigure": "interpreter",
         "*": "interpreter",
     },
@@ -524,7 +525,7 @@ INTROSPECTION = frozenset(
 IO_METHODS: dict[str, str] = {
     **dict.fromkeys(
         (
-            "read_text write_text read_bytes write_bytes iterdir rglob unlink touch rmdir "
+            "open read_text write_text read_bytes write_bytes iterdir rglob unlink touch rmdir "
             "symlink_to hardlink_to lchmod is_mount samefile"
         ).split(),
         "filesystem",

@@ -228,8 +228,17 @@ class _References:
         elif attr in caps.SETUP_DUNDERS and not self._class_or_super(node.value):
             self.report(node, "dynamic", attr, "re-initialises an object; call the class instead")
 
-        elif attr in caps.IO_METHODS:
+        elif attr in caps.IO_METHODS and not self._own_object(node.value):
             self.report(node, caps.IO_METHODS[attr], f".{attr}()", "I/O on whatever object it is")
+        elif (
+            attr == "raw" and isinstance(node.value, ast.Attribute) and node.value.attr == "buffer"
+        ):
+            self.report(node, "filesystem", ".buffer.raw", "the file object under a stream")
+
+    def _own_object(self, node: ast.AST) -> bool:
+        """``self.open()`` in a class that defines open: the module's own method, not I/O."""
+        refs = self.resolver.resolve(node)
+        return bool(refs) and all(r.kind in ("class", "self", "def") for r in refs)
 
     def _class_or_super(self, node: ast.AST) -> bool:
         """``super().__init__``, ``Base.__init__``, ``dict.__init__``, ``cls.__new__``."""
@@ -343,7 +352,12 @@ class _References:
             )
 
     def _string_code(self, node: ast.AST, site: ast.AST) -> None:
-        """A string that typing may evaluate (``Optional["..."]``, ``cast("...")``) is code."""
+        """A string that typing may evaluate (``Optional["..."]``, ``cast("...")``, the fields of
+        ``NamedTuple("P", [("x", "...")])``) is code."""
+        if isinstance(node, (ast.List, ast.Tuple, ast.Dict)):
+            for inner in ast.iter_child_nodes(node):
+                self._string_code(inner, site)
+            return
         if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
             return
         try:
