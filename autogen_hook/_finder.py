@@ -231,16 +231,16 @@ class HookFinder:
         settings = self.settings_for(name)
         if settings.disable:
             return None
-        stored = identifiers(name) and os.path.exists(path := stored_file(settings.store_dir, name))
-        if not stored:  # no file yet: only a name an import can ask for is ever generated
-            problem = unimportable(name)  # (keywords too: the warm path imports no keyword)
+        path = stored_file(settings.store_dir, name) if identifiers(name) else ""  # in the store
+        stored = bool(path) and os.path.exists(path)
+        if not stored:  # only a name an import can ask for is generated (checked for keywords
+            problem = unimportable(name)  # here: the warm path does not import keyword)
             if problem is not None:
                 from ._errors import InvalidNameError
 
                 raise InvalidNameError(problem, module=name)
             if private(name):
                 return None  # never generated: tools probe __main__, _version
-            path = stored_file(settings.store_dir, name)
         # without a file yet, the origin (and so the module's repr) says so instead of naming one
         origin = path if stored else _UNSTORED
         spec = _bootstrap.ModuleSpec(name, StoredLoader(name, path), origin=origin, is_package=True)
