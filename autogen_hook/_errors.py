@@ -9,6 +9,7 @@ code keeps working when a generated import fails::
     ├── InvalidNameError                       a module or name that is never generated
     ├── GenerationCycleError                   generating X needs X itself
     ├── StoreError                             the store could not be written
+    ├── NotAcceptedError                       review is on and the module is not accepted
     ├── ValidationFailedError                  every attempt produced unusable code
     └── ProviderError                          the model could not be asked
         ├── MissingCredentialsError            a key or id is not set
@@ -50,6 +51,12 @@ class GenerationCycleError(AutogenHookError):
 
 class StoreError(AutogenHookError):
     """The generated module could not be written to the store."""
+
+
+class NotAcceptedError(AutogenHookError):
+    """The ``review`` setting asks for a stored module to be accepted before it runs, and
+    it is not: refused at the prompt, or no terminal to ask on. The message names the
+    ``autogen-hook accept`` command."""
 
 
 class ValidationFailedError(AutogenHookError):

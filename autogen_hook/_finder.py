@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from types import FrameType, ModuleType, TracebackType
     from typing import Any
 
+    from typing_extensions import Buffer
+
 
 class _RootLoader:
     """Creates the namespace package itself: no source, submodules on demand."""
@@ -61,8 +63,17 @@ class StoredLoader(_external.SourceFileLoader):
     """Loads a namespace module from its stored ``.py`` file, if there is one yet.
 
     Subclassing SourceFileLoader keeps everything Python does for source files:
-    bytecode caching, ``inspect.getsource``, tracebacks with real lines.
+    bytecode caching, ``inspect.getsource``, tracebacks with real lines. What differs:
+    only checked-hash bytecode is trusted, a broken ``.pyc`` is a cache miss, bytecode is
+    written by the package's atomic writer, and under the ``review`` setting the source's
+    bytes must be accepted before the code is handed over to run.
     """
+
+    def __init__(self, fullname: str, path: str, review: str = "never", store: str = "") -> None:
+        super().__init__(fullname, path)
+        self.review = review
+        self.store = store
+        self._source: bytes | None = None  # the bytes get_code validated or compiled
 
     def get_data(self, path: str) -> bytes:
         """Only checked-hash bytecode counts: a committed or hand-edited module can keep the
@@ -70,7 +81,33 @@ class StoredLoader(_external.SourceFileLoader):
         data: bytes = super().get_data(path)
         if path.endswith(".pyc") and data[4:8] != _CHECKED_HASH:
             raise OSError("timestamp bytecode is not trusted for stored modules")  # recompiled
+        if path == self.path:
+            self._source = data
         return data
+
+    def get_code(self, fullname: str) -> "Any":
+        """The module's code; the review decides on the very bytes it was validated against
+        or compiled from."""
+        self._source = None
+        try:
+            code = super().get_code(fullname)
+        except (EOFError, ValueError, TypeError):  # marshal: a truncated or garbled .pyc
+            if not os.path.exists(_external.cache_from_source(self.path)):
+                raise  # not the bytecode's fault
+            code = self._without_bytecode(fullname)
+        if self.review != "never":
+            source = self._source if self._source is not None else super().get_data(self.path)
+            _check_review(self, fullname, source)
+        return code
+
+    def _without_bytecode(self, fullname: str) -> "Any":
+        """The code compiled from the source, the broken bytecode removed (and written anew);
+        where it cannot be removed (a read-only store) it is passed by."""
+        try:
+            os.unlink(_external.cache_from_source(self.path))
+        except OSError:
+            return self.source_to_code(self.get_data(self.path), self.path)
+        return super().get_code(fullname)
 
     def _cache_bytecode(self, source_path: str, bytecode_path: str, data: bytes) -> None:
         """Write what Python compiled as checked-hash bytecode rather than timestamped."""
@@ -82,14 +119,43 @@ class StoredLoader(_external.SourceFileLoader):
             data = data[:4] + _CHECKED_HASH + digest + data[16:]
         super()._cache_bytecode(source_path, bytecode_path, data)  # type: ignore[misc]  # not in typeshed
 
+    def set_data(self, path: str, data: "Buffer", *, _mode: int = 0o666) -> None:
+        """Bytecode through the package's writer: Python's own ignores a short write on a full
+        disk and would leave a truncated ``.pyc`` behind a valid header."""
+        from ._atomic import make_dirs, write_atomic
+
+        try:
+            make_dirs(os.path.dirname(path))
+            write_atomic(path, bytes(data))
+        except OSError:
+            pass  # no bytecode is fine: the source is compiled again next time
+
     def exec_module(self, module: "ModuleType") -> None:
         if os.path.exists(self.path):
-            super().exec_module(module)
+            try:
+                super().exec_module(module)
+            except ImportError as exc:  # a refused review: the message says it all
+                if _for_the_user(exc):
+                    raise exc.with_traceback(None) from None
+                raise
         if "__getattr__" not in module.__dict__:
             name = module.__name__
             module.__getattr__ = _getattr_hook(  # type: ignore[method-assign]
                 lambda attribute: _generate(name, attribute)
             )
+
+
+def _check_review(loader: StoredLoader, module: str, source: bytes) -> None:
+    """Raise NotAcceptedError unless the review setting lets ``source`` run. The warm
+    answer comes from a keyed hash in a cache; the rest (SHA-256, accepted.json, the
+    terminal) is the cold path's."""
+    from . import _accepted
+
+    strict = loader.review == "always"
+    if not _accepted.verified(loader.store, module, source, strict):
+        from ._review import review
+
+        review(loader.store, module, loader.path, source, loader.review)
 
 
 def _getattr_hook(action: "Callable[[str], object]") -> "Callable[[str], object]":
@@ -151,13 +217,14 @@ def _generate(module_name: str, name: str) -> object:
     from ._errors import NotGeneratedError
     from ._pipeline import provide
 
+    settings = FINDER.settings_for(module_name)
     try:
-        path = provide(module_name, name, statement, FINDER.settings_for(module_name), frame)
+        path = provide(module_name, name, statement, settings, frame)
     except NotGeneratedError as exc:
         if name in statement:
             raise
         raise _missing(module, name, str(exc)) from None
-    _exec_stored(module, path)
+    _exec_stored(module, path, settings)
     try:
         return module.__dict__[name]
     except KeyError:
@@ -172,7 +239,7 @@ def _missing(module: "ModuleType", name: str, message: str = "") -> AttributeErr
     return error
 
 
-def _exec_stored(module: "ModuleType", path: str) -> None:
+def _exec_stored(module: "ModuleType", path: str, settings: _settings.Settings) -> None:
     """Run the stored file in the existing module object, with the loader imports use."""
     import importlib.util
 
@@ -181,7 +248,7 @@ def _exec_stored(module: "ModuleType", path: str) -> None:
     if module.__spec__ is not None:
         module.__spec__.origin = path
         module.__spec__.has_location = True
-    StoredLoader(module.__name__, path).exec_module(module)
+    StoredLoader(module.__name__, path, settings.review, settings.store_dir).exec_module(module)
 
 
 class HookFinder:
@@ -243,7 +310,8 @@ class HookFinder:
                 return None  # never generated: tools probe __main__, _version
         # without a file yet, the origin (and so the module's repr) says so instead of naming one
         origin = path if stored else _UNSTORED
-        spec = _bootstrap.ModuleSpec(name, StoredLoader(name, path), origin=origin, is_package=True)
+        loader = StoredLoader(name, path, settings.review, settings.store_dir)
+        spec = _bootstrap.ModuleSpec(name, loader, origin=origin, is_package=True)
         spec.has_location = stored
         return spec
 
