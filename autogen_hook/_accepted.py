@@ -55,10 +55,9 @@ def verified(store_dir: str, module: str, source: bytes, strict: bool) -> bool:
 
 def remember(store_dir: str, module: str, source: bytes, accepted: bool, lock: "Stamp") -> None:
     """Record that ``source`` may run: ``accepted`` by accepted.json as it was at ``lock``
-    (its stamp before it was read), or else a person's own code. Best effort: a store that
-    cannot be written is verified the slow way every time."""
-    if sys.dont_write_bytecode:
-        return
+    (its stamp before it was read), or else a person's own code. Written even under
+    PYTHONDONTWRITEBYTECODE (it is not bytecode, and it is what keeps ``always`` cheap).
+    Best effort: a store that cannot be written is verified the slow way every time."""
     cache = _load(store_dir)
     key = cache[1] if cache else int.from_bytes(os.urandom(8), "little") >> (64 - _KEY_BITS)
     entries = dict(cache[2]) if cache and cache[0] == lock else {}

@@ -20,23 +20,26 @@ remembered by ``_accepted``, which answers the warm imports after.
 
 from __future__ import annotations
 
-import argparse
-import difflib
 import hashlib
-import importlib.util
 import json
 import os
 import sys
-from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import _accepted, _audit
+from . import _accepted
 from ._atomic import make_dirs, write_atomic
 from ._errors import NotAcceptedError, StoreError
 from ._names import module_problem
-from ._settings import Settings
 from ._state import STATE
-from ._store import Store, rebuilt_metadata
+
+if TYPE_CHECKING:
+    import argparse
+
+    from ._settings import Settings
+    from ._store import Store
+
+# A module verified on a warm cache miss needs only json and hashlib; what asks, diffs and
+# records (the store's records, the audit log, difflib) is imported when it is needed.
 
 
 def review(store_dir: str, module: str, path: str, source: bytes, mode: str) -> None:
@@ -50,6 +53,8 @@ def review(store_dir: str, module: str, path: str, source: bytes, mode: str) -> 
         _accepted.remember(store_dir, module, source, True, lock_stamp)
         _keep_base(store_dir, module, source)
         return
+    from ._store import Store
+
     text = _decode(source)
     record = _by_model(Store(store_dir), module, text, sha)
     if mode == "new" and record is None:  # a person's own code
@@ -75,8 +80,13 @@ def accept(store_dir: str, module: str, source: bytes, how: str) -> dict[str, st
     """Record ``source`` as the accepted version of ``module``; return its entry. Raises
     StoreError when accepted.json cannot be read or written (a merge conflict in it is
     never overwritten)."""
+    from datetime import datetime, timezone
+
+    from ._store import Store
+
     sha = hashlib.sha256(source).hexdigest()
-    entry = {"sha256": sha, "by": _who(store_dir), "at": _now()}
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    entry = {"sha256": sha, "by": _who(store_dir), "at": now}
     store = Store(store_dir)
     path = _accepted.accepted_file(store_dir)
     try:
@@ -126,6 +136,8 @@ def _read_lock(store_dir: str) -> tuple[dict[str, dict[str, Any]], str | None]:
 def _by_model(store: Store, module: str, text: str, sha: str) -> dict[str, Any] | None:
     """The record of the generation that wrote exactly this source, or None when a person
     wrote or edited it."""
+    from ._store import rebuilt_metadata
+
     record = store.metadata(module) or rebuilt_metadata(module, text)
     return record if record.get("source_sha256") == sha else None
 
@@ -158,6 +170,8 @@ def _ask(module: str, path: str, text: str, base: str | None, reason: str) -> bo
 
 
 def _shown(module: str, path: str, text: str, base: str | None, reason: str) -> str:
+    import difflib
+
     lines = text.splitlines()
     width = len(str(len(lines)))
     shown = [f"\nautogen-hook: {module} waits for review: {reason}.", f"---- {path} ----"]
@@ -187,8 +201,6 @@ def _keep_base(store_dir: str, module: str, source: bytes) -> None:
     """Keep the accepted version, for the diff when the module next changes (a local cache
     beside bytecode; best effort)."""
     path = _base_file(store_dir, module)
-    if sys.dont_write_bytecode:
-        return
     try:
         with open(path, "rb") as f:
             if f.read() == source:
@@ -204,6 +216,8 @@ def _keep_base(store_dir: str, module: str, source: bytes) -> None:
 
 def _decode(source: bytes) -> str:
     """As Python decodes source (coding cookie, BOM); undecodable bytes shown as such."""
+    import importlib.util
+
     try:
         return importlib.util.decode_source(source)
     except (SyntaxError, UnicodeDecodeError, LookupError):
@@ -233,10 +247,6 @@ def _who(store_dir: str) -> str:
         return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def _audit_decision(
     store_dir: str,
     module: str,
@@ -248,6 +258,8 @@ def _audit_decision(
     problems: list[str],
     **fields: Any,
 ) -> None:
+    from . import _audit
+
     made = record or {}
     _audit.record(
         store_dir, event, decision, module, names=made.get("names") or [],
@@ -260,6 +272,8 @@ def _audit_decision(
 def command(args: argparse.Namespace, settings: Settings) -> int:
     """``autogen-hook accept MODULE... | --all [--yes]``: 0 when every module is accepted,
     1 when one was refused or is missing, 2 when nobody can be asked."""
+    from ._store import Store
+
     store = Store(settings.store_dir)
     lock, trouble = _read_lock(store.directory)
     if trouble:
@@ -269,7 +283,8 @@ def command(args: argparse.Namespace, settings: Settings) -> int:
     if not modules:
         print("nothing waits to be accepted")
         return 0
-    if not args.yes and not interactive():
+    asking = not args.yes and not all(_current(store, m, lock) for m in modules)
+    if asking and not interactive():
         print("autogen-hook: not a terminal, so nobody can be asked: pass --yes to accept "
               "without a question (each module accepted is listed)", file=sys.stderr)
         return 2
