@@ -14,6 +14,8 @@ This is the warm path: it must import only what Python has loaded at start-up (n
 ``__future__``: annotations that name typing-only imports are quoted instead).
 """
 
+import _imp
+import marshal
 import os
 import sys
 
@@ -22,6 +24,7 @@ import _frozen_importlib_external as _external
 
 from . import _settings
 from ._names import (
+    accepted_file,
     caller_dir,
     caller_frame,
     generatable,
@@ -112,8 +115,6 @@ class StoredLoader(_external.SourceFileLoader):
     def _cache_bytecode(self, source_path: str, bytecode_path: str, data: bytes) -> None:
         """Write what Python compiled as checked-hash bytecode rather than timestamped."""
         if data[4:8] != _CHECKED_HASH:
-            import _imp
-
             key = int.from_bytes(_external.MAGIC_NUMBER, "little")
             digest = _imp.source_hash(key, super().get_data(source_path))
             data = data[:4] + _CHECKED_HASH + digest + data[16:]
@@ -146,16 +147,83 @@ class StoredLoader(_external.SourceFileLoader):
 
 
 def _check_review(loader: StoredLoader, module: str, source: bytes) -> None:
-    """Raise NotAcceptedError unless the review setting lets ``source`` run. The warm
-    answer comes from a keyed hash in a cache; the rest (SHA-256, accepted.json, the
-    terminal) is the cold path's."""
-    from . import _accepted
-
+    """Raise NotAcceptedError unless the review setting lets ``source`` run: at once from the
+    review cache, else by the cold path (SHA-256, accepted.json, the terminal), whose verdict
+    is remembered."""
     strict = loader.review == "always"
-    if not _accepted.verified(loader.store, module, source, strict):
-        from ._review import review
+    if _verified(loader.store, module, source, strict):
+        return
+    from ._review import review
 
-        review(loader.store, module, loader.path, source, loader.review)
+    lock = _stamp(accepted_file(loader.store))  # before review reads it: a change voids the entry
+    accepted = review(loader.store, module, loader.path, source, loader.review)
+    _remember(loader.store, module, source, accepted, lock)
+
+
+# Review's warm answer. accepted.json says what was accepted by SHA-256, and reading it needs
+# json and hashlib, which start-up did not load. So once the cold path has verified a module's
+# bytes, the loader remembers them in the store's __pycache__/accepted.marshal (local, like
+# bytecode): (format, accepted.json's stamp, key, {module: (hash, accepted)}), where hash is
+# the SipHash-1-3 of checked-hash bytecode (_imp.source_hash, built in) under a key drawn at
+# random for this cache (nobody who cannot read the cache can make other bytes that match),
+# and accepted is False for a person's own code, which only review = "new" lets run. Any
+# change to accepted.json (an acceptance, a pull, an edit) changes its stamp and voids every
+# entry. Written under PYTHONDONTWRITEBYTECODE too: it is not bytecode, and it is what keeps
+# review cheap; a store that cannot be written is verified the slow way every time.
+_REVIEW_FORMAT = 1
+_KEY_SHIFT = 33 if sys.platform == "win32" else 1  # the key is a C long: 31 or 63 bits
+
+
+def _review_cache(store: str) -> str:
+    return os.path.join(store, "__pycache__", "accepted.marshal")
+
+
+def _stamp(path: str) -> "tuple[int, int, int, int] | None":
+    """What changes whenever ``path`` is replaced or written: inode, size, mtime, ctime."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _load_review_cache(store: str) -> "tuple[Any, int, dict[str, Any]] | None":
+    """(accepted.json's stamp, key, entries); None if there is no usable cache."""
+    try:
+        with open(_review_cache(store), "rb") as f:
+            fmt, lock, key, entries = marshal.loads(f.read())  # load(f) reads piece by piece
+    except (OSError, EOFError, ValueError, TypeError):  # missing, or not ours: a miss
+        return None
+    if fmt != _REVIEW_FORMAT or not isinstance(key, int) or not isinstance(entries, dict):
+        return None
+    return lock, key, entries
+
+
+def _verified(store: str, module: str, source: bytes, strict: bool) -> bool:
+    """Whether the cache says ``source`` may run: accepted, or (not ``strict``) a person's own."""
+    cache = _load_review_cache(store)
+    if cache is None or cache[0] != _stamp(accepted_file(store)):
+        return False
+    entry = cache[2].get(module)
+    if not isinstance(entry, tuple) or len(entry) != 2:
+        return False
+    return entry[0] == _imp.source_hash(cache[1], source) and (entry[1] or not strict)
+
+
+def _remember(store: str, module: str, source: bytes, accepted: bool, lock: "Any") -> None:
+    """Record the cold path's verdict on ``source`` against accepted.json as it was at ``lock``."""
+    cache = _load_review_cache(store)
+    key = cache[1] if cache else int.from_bytes(os.urandom(8), "little") >> _KEY_SHIFT
+    entries = dict(cache[2]) if cache and cache[0] == lock else {}
+    entries[module] = (_imp.source_hash(key, source), accepted)
+    from ._atomic import make_dirs, write_atomic
+
+    path = _review_cache(store)
+    try:
+        make_dirs(os.path.dirname(path))
+        write_atomic(path, marshal.dumps((_REVIEW_FORMAT, lock, key, entries)))
+    except (OSError, ValueError):
+        pass
 
 
 def _getattr_hook(action: "Callable[[str], object]") -> "Callable[[str], object]":

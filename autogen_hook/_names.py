@@ -104,6 +104,11 @@ def metadata_file(store_dir: str, module_name: str) -> str:
     return os.path.join(store_dir, ".meta", module_name.partition(".")[2] + ".json")
 
 
+def accepted_file(store_dir: str) -> str:
+    """The reviewed lock: what was accepted, by SHA-256."""
+    return os.path.join(store_dir, "accepted.json")
+
+
 _HERE = os.path.dirname(__file__)
 _SKIPPED = tuple(  # not the caller: importlib, this package, the standard library, installed
     dict.fromkeys(  # packages; not all of sys.prefix, where projects live too (/usr/src/app)

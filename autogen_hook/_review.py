@@ -14,8 +14,8 @@ edits included.
 Where stdin and stderr are terminals (and ``CI`` is not set) the module is shown, with the
 diff against the version last accepted here (kept in ``__pycache__/accepted/``), and the
 user is asked; elsewhere the import fails closed with NotAcceptedError naming
-``autogen-hook accept``. Every decision is an audit line. Bytes verified here are
-remembered by ``_accepted``, which answers the warm imports after.
+``autogen-hook accept``. Every decision is an audit line. The loader remembers each
+verdict, and answers the warm imports after from that (``_finder``).
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from . import _accepted
 from ._atomic import make_dirs, write_atomic
 from ._errors import NotAcceptedError, StoreError
-from ._names import module_problem
+from ._names import accepted_file, module_problem
 from ._state import STATE
 
 if TYPE_CHECKING:
@@ -42,29 +41,27 @@ if TYPE_CHECKING:
 # records (the store's records, the audit log, difflib) is imported when it is needed.
 
 
-def review(store_dir: str, module: str, path: str, source: bytes, mode: str) -> None:
-    """Return if ``source`` (the stored file's bytes) may run under ``mode``; else ask on the
-    terminal, or raise NotAcceptedError."""
-    lock_stamp = _accepted.stamp(_accepted.accepted_file(store_dir))
+def review(store_dir: str, module: str, path: str, source: bytes, mode: str) -> bool:
+    """Whether ``source`` (the stored file's bytes) may run under ``mode``: True when it is
+    accepted (already, or now at the prompt), False when it is a person's own code (which
+    ``new`` lets run); else raise NotAcceptedError."""
     lock, trouble = _read_lock(store_dir)
     sha = hashlib.sha256(source).hexdigest()
     entry = lock.get(module) or {}
     if entry.get("sha256") == sha:
-        _accepted.remember(store_dir, module, source, True, lock_stamp)
         _keep_base(store_dir, module, source)
-        return
+        return True
     from ._store import Store
 
     text = _decode(source)
     record = _by_model(Store(store_dir), module, text, sha)
     if mode == "new" and record is None:  # a person's own code
-        _accepted.remember(store_dir, module, source, False, lock_stamp)
-        return
+        return False
     reason = f'review is "{mode}", and ' + (trouble or _origin(record, entry))
     if interactive():
         if _ask(module, path, text, _base(store_dir, module, entry), reason):
             accept(store_dir, module, source, "prompt")
-            return
+            return True
         how, said = "prompt", f"{module} was not accepted at the prompt ({reason})"
     else:
         how, said = "no terminal", f"{module} does not run until it is accepted: {reason}"
@@ -88,7 +85,7 @@ def accept(store_dir: str, module: str, source: bytes, how: str) -> dict[str, st
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     entry = {"sha256": sha, "by": _who(store_dir), "at": now}
     store = Store(store_dir)
-    path = _accepted.accepted_file(store_dir)
+    path = accepted_file(store_dir)
     try:
         with store.hold(".accepted"):
             lock, trouble = _read_lock(store_dir)
@@ -97,10 +94,8 @@ def accept(store_dir: str, module: str, source: bytes, how: str) -> dict[str, st
             lock[module] = entry
             write_atomic(path, json.dumps(lock, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
                          durable=True)
-            lock_stamp = _accepted.stamp(path)
     except OSError as exc:
         raise StoreError(f"cannot record the acceptance of {module} in {path}: {exc}", module=module) from None
-    _accepted.remember(store_dir, module, source, True, lock_stamp)
     _keep_base(store_dir, module, source)
     record = _by_model(store, module, _decode(source), sha)
     _audit_decision(store_dir, module, sha, record, "accepted", "accepted", how, [], by=entry["by"])
@@ -120,7 +115,7 @@ def interactive() -> bool:
 def _read_lock(store_dir: str) -> tuple[dict[str, dict[str, Any]], str | None]:
     """accepted.json's entries, and what is wrong with it (None if nothing): an unreadable
     lock accepts nothing."""
-    path = _accepted.accepted_file(store_dir)
+    path = accepted_file(store_dir)
     try:
         with open(path, encoding="utf-8") as f:
             value = json.load(f)

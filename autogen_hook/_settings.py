@@ -377,7 +377,7 @@ def _read_table(path: str, key: tuple[int, int]) -> "dict[str, Any]":
     cache = os.path.join(os.path.dirname(path), "__pycache__", "pyproject.autogen-hook.marshal")
     try:
         with open(cache, "rb") as f:
-            fmt, cached_key, table = marshal.load(f)
+            fmt, cached_key, table = marshal.loads(f.read())  # load(f) reads piece by piece
         if fmt == _CACHE_FORMAT and tuple(cached_key) == key:
             return table  # type: ignore[no-any-return]
     except (OSError, EOFError, ValueError, TypeError):
