@@ -5,7 +5,8 @@ modules no other finder found: ordinary imports never reach it, and a real
 package that owns the namespace name (Microsoft AutoGen's ``autogen``) wins.
 
 Importing ``autogen.x`` never calls a model. The module is loaded from the
-store if its file exists, and is empty otherwise; every namespace module gets a
+store if its file exists (under the ``review`` setting, only once its bytes are
+accepted), and is empty otherwise; every namespace module gets a
 ``__getattr__`` that generates missing names on first use. ``from autogen.x
 import a, b`` reaches that ``__getattr__`` through ``hasattr``, and the cold
 path reads the whole statement, so ``a`` and ``b`` come from one request.
@@ -135,15 +136,22 @@ class StoredLoader(_external.SourceFileLoader):
         if os.path.exists(self.path):
             try:
                 super().exec_module(module)
-            except ImportError as exc:  # a refused review: the message says it all
-                if _for_the_user(exc):
+            except ImportError as exc:
+                if _refused(exc, module.__name__):  # the message says it all
                     raise exc.with_traceback(None) from None
-                raise
+                raise  # the module's own code failed: its lines are news
         if "__getattr__" not in module.__dict__:
             name = module.__name__
             module.__getattr__ = _getattr_hook(  # type: ignore[method-assign]
                 lambda attribute: _generate(name, attribute)
             )
+
+
+def _refused(exc: ImportError, module: str) -> bool:
+    """Whether ``exc`` is review refusing ``module`` itself (not an import inside its code)."""
+    from ._errors import NotAcceptedError  # only on an error
+
+    return isinstance(exc, NotAcceptedError) and exc.name == module
 
 
 def _check_review(loader: StoredLoader, module: str, source: bytes) -> None:
