@@ -213,12 +213,6 @@ class Store:
             source = None
         return rebuilt_metadata(module, source) if source is not None else None
 
-    def write_metadata(self, module: str, metadata: dict[str, Any]) -> None:
-        """Replace the module's record (sorted keys and one key a line: it diffs well)."""
-        path = self.metadata_path(module)
-        self._prepare(os.path.dirname(path))
-        write_atomic(path, _record_text(metadata))
-
     def check_space(self, module: str, needed: int) -> None:
         """Raise StoreError, before anything is asked of a provider, when the store's file
         system has less than ``needed`` bytes (or a few inodes) free for its non-root users:
@@ -264,6 +258,7 @@ class Store:
 
 
 def _record_text(record: dict[str, Any]) -> str:
+    """Sorted keys and one key a line: it diffs well."""
     return json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
