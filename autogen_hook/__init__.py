@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # what type checkers see of the lazy names below
     from ._errors import (
         AuthenticationError,
         AutogenHookError,
+        ExampleError,
         GenerationCycleError,
         InvalidNameError,
         MissingCredentialsError,
@@ -34,6 +35,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AuthenticationError",
     "AutogenHookError",
+    "ExampleError",
     "GenerationCycleError",
     "Installation",
     "InvalidNameError",

@@ -35,8 +35,9 @@ from ._result import GenerationResult
 from ._request import Request, caller_site, names_from_statement
 from ._resilience import ask, provider_chain
 from ._settings import Settings
+from ._spec_sources import gather
 from ._store import Store, header, source_hash, strip_header
-from ._validate import Problem, Spec, defined_names, validate
+from ._validate import Behaviour, Problem, Spec, defined_names, validate
 from .context import Context, collect
 from .context._redact import redact
 from .providers import Completion, CompletionRequest, Usage
@@ -190,9 +191,12 @@ class _Generation:
 
     async def run(self, started: float) -> GenerationResult:
         grants = grants_for(self.request.module, self.settings)
+        # an example that is the user's error fails here, before any model is asked
+        behaviour = await asyncio.to_thread(gather, self.request, self.settings, self.store, self.kept)
         context = await self._timed("context", _collect(self.request, self.settings))
         context = replace(context, packages=packages_for(self.request.module, self.settings))
-        messages = build_messages(context, self.settings.namespace, grants)
+        examples = [redact(e.text) for e in behaviour.shown]
+        messages = build_messages(context, self.settings.namespace, grants, examples)
         conversation = messages
         spec = Spec(
             module=self.request.module,
@@ -201,6 +205,7 @@ class _Generation:
             filename=self.store.path(self.request.module),
             namespace=self.request.module.split(".")[0],
             grants=grants,
+            behaviour=behaviour,
         )
         for attempt in range(1, self.settings.max_attempts + 1):
             try:
@@ -231,7 +236,7 @@ class _Generation:
                 conversation = retry_messages(messages, reply, self.problems[-1])
                 continue
             self.timings["total"] = time.perf_counter() - started
-            return await self._store(source, provider, completion, messages, attempt)
+            return await self._store(source, provider, completion, messages, attempt, behaviour)
         raise ValidationFailedError(self.request.module, self.problems)
 
     def _completion_request(self, conversation: tuple[providers.Message, ...]) -> CompletionRequest:
@@ -262,6 +267,7 @@ class _Generation:
         completion: Completion,
         messages: tuple[providers.Message, ...],
         attempt: int,
+        behaviour: Behaviour,
     ) -> GenerationResult:
         module = self.request.module
         now = datetime.now(timezone.utc)
@@ -278,6 +284,7 @@ class _Generation:
             "output_tokens": self.usage.output_tokens,
             "written_at": now.isoformat(timespec="seconds"),
             "seconds": round(self.timings["total"], 3),
+            **behaviour.record(),
         }
         path = await asyncio.to_thread(self.store.write, module, full, metadata)
         return GenerationResult(
