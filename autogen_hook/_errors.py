@@ -121,7 +121,7 @@ def _hint(problem: str, problems: Sequence[str]) -> str:
             f"The model wants {missing}, which is not installed: install the package that "
             f"provides it, or {_DESCRIBE} to say it must do without."
         )
-    if "as its examples say" in problem or "do not fit the module's signatures" in problem:
+    if "what its examples say" in problem or "do not fit the module's signatures" in problem:
         return (
             "The module did not do what the examples or the calls in your code say (each failure "
             f"above shows what was expected): check that they are right, {_DESCRIBE} more "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sys
 import threading
@@ -37,7 +38,8 @@ from ._resilience import ask, provider_chain
 from ._settings import Settings
 from ._spec_sources import gather
 from ._store import Store, header, source_hash, strip_header
-from ._validate import Behaviour, Problem, Spec, defined_names, validate
+from ._validate import Problem, Spec, defined_names, validate
+from ._validate._examples import Example
 from .context import Context, collect
 from .context._redact import redact
 from .providers import Completion, CompletionRequest, Usage
@@ -47,6 +49,7 @@ from .providers import _anthropic, _codegen, _openai  # noqa: F401 - imported he
 
 T = TypeVar("T")
 _active = threading.local()
+log = logging.getLogger("autogen_hook")
 
 
 def provide(module_name: str, name: str) -> object:
@@ -227,7 +230,8 @@ class _Generation:
                         f"the answer was cut off at max-tokens ({self.settings.max_tokens} tokens) "
                         "before it ended; write a shorter module, or raise the max-tokens setting"
                     )
-                source = await self._timed("validation", validate(completion.text, spec))
+                unchecked: list[Example] = []
+                source = await self._timed("validation", validate(completion.text, spec, unchecked))
             except Problem as problem:
                 # redacted: it may quote what the candidate printed or raised in the check
                 self.problems.append(redact(str(problem)))
@@ -236,7 +240,8 @@ class _Generation:
                 conversation = retry_messages(messages, reply, self.problems[-1])
                 continue
             self.timings["total"] = time.perf_counter() - started
-            return await self._store(source, provider, completion, messages, attempt, behaviour)
+            _warn_unchecked(self.request.module, unchecked)
+            return await self._store(source, provider, completion, messages, attempt, behaviour.record(unchecked))
         raise ValidationFailedError(self.request.module, self.problems)
 
     def _completion_request(self, conversation: tuple[providers.Message, ...]) -> CompletionRequest:
@@ -267,7 +272,7 @@ class _Generation:
         completion: Completion,
         messages: tuple[providers.Message, ...],
         attempt: int,
-        behaviour: Behaviour,
+        examples: dict[str, object],
     ) -> GenerationResult:
         module = self.request.module
         now = datetime.now(timezone.utc)
@@ -284,7 +289,7 @@ class _Generation:
             "output_tokens": self.usage.output_tokens,
             "written_at": now.isoformat(timespec="seconds"),
             "seconds": round(self.timings["total"], 3),
-            **behaviour.record(),
+            **examples,
         }
         path = await asyncio.to_thread(self.store.write, module, full, metadata)
         return GenerationResult(
@@ -299,6 +304,16 @@ class _Generation:
             problems=tuple(self.problems),
             usage=self.usage,
             timings=dict(self.timings),
+        )
+
+
+def _warn_unchecked(module: str, unchecked: list[Example]) -> None:
+    """An example the sandbox could not judge is the user's to know about: it was not verified."""
+    if unchecked:
+        log.warning(
+            "autogen-hook: %s: %d example(s) could not be checked, because the import check's sandbox "
+            "refuses the files, network and processes the module is granted: %s", module, len(unchecked),
+            "; ".join(redact(e.label) for e in unchecked),
         )
 
 

@@ -7,11 +7,12 @@ or a changed example can each break that). Nothing is generated and no provider 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import _runtime
 from ._errors import NotGeneratedError
 from ._finder import FINDER, caller_dir
+from ._grants import grants_for
 from ._settings import project_root_of, resolve
 from ._spec_sources import module_examples
 from ._store import Store
@@ -29,6 +30,7 @@ class ExampleCheck:
     examples: tuple[str, ...]  # every example run, as written
     problem: str | None  # what failed (each failed example, expected and actual), None if all passed
     pending: tuple[str, ...] = ()  # examples naming what the module does not define: not run
+    unchecked: tuple[str, ...] = ()  # the sandbox refuses what they need (the module's grants)
 
     @property
     def passed(self) -> bool:
@@ -50,9 +52,11 @@ def check_examples(module: str, project: str | None = None) -> ExampleCheck:
     examples += module_examples(module, settings, settings.descriptions.get(module))
     defined = defined_names(source)
     now, later = applicable(examples, defined, module)
+    grants = grants_for(module, settings)
+    checked = ExampleCheck(module, path, tuple(e.text for e in now), None, pending=tuple(e.text for e in later))
     try:
         results = _runtime.run(smoke_import(source, module, (), path, trials(now, defined)))
-        judge(now, results, defined, module)
+        unchecked = judge(now, results, defined, module, bool(grants.capabilities or grants.names))
     except Problem as problem:
-        return ExampleCheck(module, path, tuple(e.text for e in now), str(problem), tuple(e.text for e in later))
-    return ExampleCheck(module, path, tuple(e.text for e in now), None, tuple(e.text for e in later))
+        return replace(checked, problem=str(problem))
+    return replace(checked, unchecked=tuple(e.text for e in unchecked))

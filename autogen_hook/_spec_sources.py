@@ -18,7 +18,7 @@ import copy
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._errors import ExampleError
 from ._request import Request
@@ -262,6 +262,7 @@ def _asserts(scope: ast.AST, bindings: _Bindings, shown: str, module: str) -> li
         if names & bindings.wanted and all(
             n in bindings.wanted or n in builtins.__dict__ or n in sys.stdlib_module_names for n in names
         ):
-            examples += parse_example(ast.unparse(test), f"{shown}, line {node.lineno}", module)
+            found = parse_example(ast.unparse(test), f"{shown}, line {node.lineno}", module)
+            examples += [replace(e, from_caller=True) for e in found]
     return examples
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import black  # here, not in the worker threads: concurrent first imports can half-load it
 
 from ._calls import check_calls
-from ._examples import Behaviour, judge, trials
+from ._examples import Behaviour, Example, judge, trials
 from ._extract import extract_code, held_no_code
 from ._policy import Grants, check_policy
 from ._smoke import smoke_import
@@ -49,14 +49,18 @@ class Spec:
     behaviour: Behaviour = Behaviour()  # examples to pass, the caller's calls to fit
 
 
-async def validate(reply: str, spec: Spec) -> str:
+async def validate(reply: str, spec: Spec, unchecked: list[Example] | None = None) -> str:
     """The module's source, black-formatted, or raise Problem (ExampleError if an example
-    turns out to be the user's error)."""
+    turns out to be the user's error). The examples the sandbox could not judge (they need
+    what the module's grants allow) are added to ``unchecked``."""
     source = await asyncio.to_thread(_static_checks, reply, spec)
     defined = {*spec.names, *spec.kept}
     examples = spec.behaviour.examples
     results = await smoke_import(source, spec.module, spec.names, spec.filename, trials(examples, defined))
-    judge(examples, results, defined, spec.module)
+    granted = bool(spec.grants.capabilities or spec.grants.names)
+    missed = judge(examples, results, defined, spec.module, granted)
+    if unchecked is not None:
+        unchecked += missed
     return source
 
 

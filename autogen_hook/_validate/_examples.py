@@ -47,6 +47,7 @@ class Example:
     expected: str = ""  # compare: the right side; output: the text; raises: the exception's name
     compare: str = ""  # compare: the operator
     setup: tuple[str, ...] = ()  # statements run first: a doctest's earlier lines
+    from_caller: bool = False  # an assert in the caller's code: it may rely on the caller's world
 
     def as_json(self) -> dict[str, Any]:
         """Plain JSON values, as the metadata records them."""
@@ -62,7 +63,8 @@ class Example:
         except TypeError:
             return None
         fields = (example.text, example.origin, example.expression, example.op, example.expected, example.compare)
-        return example if all(isinstance(f, str) for f in (*fields, *example.setup)) else None
+        typed = all(isinstance(f, str) for f in (*fields, *example.setup)) and isinstance(example.from_caller, bool)
+        return example if typed else None
 
     @property
     def label(self) -> str:
@@ -93,12 +95,14 @@ class Behaviour:
         """The examples the prompt lists (the caller's calls are in its own section)."""
         return tuple(e for e in self.examples if e.op != "call")
 
-    def record(self) -> dict[str, Any]:
-        """What the metadata keeps: every example run (all passed, or nothing is stored), and
-        those left for a later generation."""
+    def record(self, unchecked: Sequence[Example] = ()) -> dict[str, Any]:
+        """What the metadata keeps: every example run (all passed but the ``unchecked`` ones
+        the sandbox could not judge, or nothing would be stored), and those left for a later
+        generation."""
         return {
             "examples": [e.as_json() for e in self.examples],
             "examples_passed": True,
+            "examples_unchecked": [e.as_json() for e in unchecked],
             "examples_pending": [e.as_json() for e in self.pending],
         }
 
@@ -163,11 +167,21 @@ def doctest_examples(text: str, origin: str, module: str) -> list[Example]:
         if item.exc_msg is not None:
             name = item.exc_msg.partition(":")[0].strip().rpartition(".")[2]
             examples.append(Example(f"{shown}\n{item.exc_msg.strip()}", where, source, "raises", name, "", tuple(setup)))
-        elif item.want:
-            examples.append(Example(f"{shown}\n{item.want.rstrip()}", where, source, "output", item.want, "", tuple(setup)))
+        elif _want(item.want):
+            want = _want(item.want)
+            examples.append(Example(f"{shown}\n{want.rstrip()}", where, source, "output", want, "", tuple(setup)))
         elif not _imports_from(source, module):
             setup.append(source)
     return examples
+
+
+def _want(text: str) -> str:
+    """The expected output without the end of a docstring that closes right after it (a
+    description may quote a function with its docstring)."""
+    lines = text.splitlines(keepends=True)
+    while lines and lines[-1].strip() in ('"""', "'''"):
+        lines.pop()
+    return "".join(lines)
 
 
 def _imports_from(source: str, module: str) -> bool:
@@ -246,17 +260,26 @@ def _literal(text: str) -> tuple[object, ...]:
         return ()
 
 
-def judge(examples: Sequence[Example], results: object, defined: set[str], module: str) -> None:
+def judge(
+    examples: Sequence[Example], results: object, defined: set[str], module: str, granted: bool
+) -> list[Example]:
     """Raise a Problem naming every failed example with what was expected and what came, or
-    ExampleError when an example's own expected value could not be computed."""
+    ExampleError when an example's own expected value could not be computed. Return the
+    examples the sandbox could not judge in a module ``granted`` something (the sandbox
+    refuses the files, network, processes and environment a grant allows): one that raised
+    OSError, and any failed assert of the caller's (it may rely on the caller's files)."""
     reported = results if isinstance(results, list) else []
     failures = []
+    unchecked = []
     for n, example in enumerate(examples):
         result = reported[n] if n < len(reported) else None
         if not isinstance(result, dict) or not all(isinstance(result.get(k), str) for k in _TEXTS):
             failures.append(f"- `{example.label}` ({example.origin}): was not run to its end")
             continue
         if result.get("passed") is True:
+            continue
+        if granted and (result["stage"] == "refused" or example.from_caller and example.op != "call"):
+            unchecked.append(example)
             continue
         if result["stage"] == "expected" and not free_names([(example.expected, "eval")]) & defined:
             raise ExampleError(
@@ -269,6 +292,7 @@ def judge(examples: Sequence[Example], results: object, defined: set[str], modul
             f"the module does not do what its examples say: {len(failures)} of {len(examples)} failed "
             "(each runs against the module; change the module, not the examples):\n" + "\n".join(failures)
         ))
+    return unchecked
 
 
 _TEXTS = ("actual", "expected", "error", "stage")
@@ -283,6 +307,8 @@ def _failure(example: Example, result: dict[str, Any]) -> str:
         return "was not run to its end: the check's time for the import and every example was up"
     if stage == "setup":
         return f"its setup raised {error}"
+    if stage == "refused":
+        return f"raised {error} (the check's sandbox refuses files, network and processes; the module is granted none)"
     if stage == "expected":
         return f"got {actual}, and computing the expected value raised {error}"
     if example.op == "call":

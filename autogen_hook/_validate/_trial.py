@@ -10,8 +10,8 @@ Each trial is a dict: ``op`` (``truth``, ``compare``, ``output``, ``raises`` or 
 ``expression``, ``expected``, ``compare`` (the operator), ``literal`` (the expected output as a
 value, when it is a literal), ``setup`` (statements run first), ``imports`` (standard-library
 modules the example names) and ``seconds``. Each result: ``passed``, ``actual``,
-``expected``, ``error``, and ``stage`` (``setup``, ``expected``, ``timeout``, ``time-up`` or
-``""``).
+``expected``, ``error``, and ``stage`` (``setup``, ``expected``, ``refused`` for an OSError,
+``timeout``, ``time-up`` or ``""``).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def _timed(namespace: dict[str, Any], trial: dict[str, Any], seconds: float) -> 
     except _Late:
         raise
     except BaseException as exc:  # the value's __repr__, __eq__ or __bool__ raised
-        return _result(False, error=_error(exc))
+        return _raised(exc)
     finally:
         _arm(0)
         sys.stdout = stdout
@@ -104,7 +104,7 @@ def _evaluate(scope: dict[str, Any], trial: dict[str, Any]) -> dict[str, Any]:
     except _Late:
         raise
     except BaseException as exc:
-        return _result(False, error=_error(exc), stage="setup")
+        return _raised(exc, "setup")
     op = trial["op"]
     if op == "output":
         return _output(scope, trial)
@@ -120,7 +120,7 @@ def _evaluate(scope: dict[str, Any], trial: dict[str, Any]) -> dict[str, Any]:
             return _result(True)
         if op == "call":
             return _result(not isinstance(exc, TypeError), error=_error(exc))
-        return _result(False, error=_error(exc))
+        return _raised(exc)
     if op == "call":
         return _result(True)
     if op == "truth":
@@ -153,7 +153,7 @@ def _output(scope: dict[str, Any], trial: dict[str, Any]) -> dict[str, Any]:
     except _Late:
         raise
     except BaseException as exc:
-        return _result(False, error=_error(exc))
+        return _raised(exc)
     want = trial["expected"]
     same = got.split() == want.split()
     if not same and trial["literal"] and not printed:
@@ -163,6 +163,11 @@ def _output(scope: dict[str, Any], trial: dict[str, Any]) -> dict[str, Any]:
 
 def _result(passed: bool, *, actual: str = "", expected: str = "", error: str = "", stage: str = "") -> dict[str, Any]:
     return {"passed": passed, "actual": actual, "expected": expected, "error": error, "stage": stage}
+
+
+def _raised(exc: BaseException, stage: str = "") -> dict[str, Any]:
+    """A failure by exception; an OSError is what the sandbox refuses (files, network, processes)."""
+    return _result(False, error=_error(exc), stage="refused" if isinstance(exc, OSError) else stage)
 
 
 def _repr(value: object) -> str:
