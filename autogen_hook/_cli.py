@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     context.add_argument("--names", required=True, help="comma-separated names, e.g. total_price,Money")
     context.add_argument("--file", help="the file that imports them (default: none)")
     context.add_argument("--budget", type=int, help="token budget (default: the context-budget setting)")
+    context.add_argument(
+        "--show-redactions", action="store_true",
+        help="list what was redacted and why: file, line, placeholder and rule (never the secret)",
+    )
     context.set_defaults(command_parser=context)  # errors show the subcommand's usage
     doctor = commands.add_parser(
         "doctor",
@@ -69,7 +73,7 @@ def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from ._settings import FIELDS, project_root_of, resolve
     from ._spec_sources import gather
     from ._store import Store
-    from .context import collect, estimate_tokens
+    from .context import collect, estimate_tokens, redaction_report
     from .context._redact import redact
 
     names = tuple(n.strip() for n in args.names.split(",") if n.strip())
@@ -112,6 +116,9 @@ def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     )
     print(f"files: {', '.join(context.files) or '(none)'}")
     print(f"redactions: {context.redactions}")
+    if args.show_redactions:
+        for line in redaction_report(context, request, settings.project_root):
+            print(f"  {line}")
     if context.index is not None:
         print(f"index: {context.index.files} files, {context.index.parsed} parsed now")
     return 0

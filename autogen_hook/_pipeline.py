@@ -41,7 +41,7 @@ from ._store import Store, header, source_hash, strip_header
 from ._validate import Problem, Spec, defined_names, validate
 from ._validate._examples import Example
 from .context import Context, collect
-from .context._redact import redact
+from .context._redact import SecretsNotKept, redact, restore
 from .providers import Completion, CompletionRequest, Usage
 from .providers import _anthropic, _codegen, _openai  # noqa: F401 - imported here, in the
 # calling thread: importing httpx and pydantic on the event loop would stall it for ~0.2 s
@@ -232,9 +232,10 @@ class _Generation:
                     )
                 unchecked: list[Example] = []
                 source = await self._timed("validation", validate(completion.text, spec, unchecked))
+                source = _with_secrets(source, self.request.existing_source)
             except Problem as problem:
                 # redacted: it may quote what the candidate printed or raised in the check
-                self.problems.append(redact(str(problem)))
+                self.problems.append(redact(str(problem), prose=True))
                 # a cut-off answer is not sent back: it would fill the context it ran out of
                 reply = None if completion.truncated else completion.text
                 conversation = retry_messages(messages, reply, self.problems[-1])
@@ -315,6 +316,17 @@ def _warn_unchecked(module: str, unchecked: list[Example]) -> None:
             "refuses the files, network and processes the module is granted: %s", module, len(unchecked),
             "; ".join(redact(e.label) for e in unchecked),
         )
+
+
+def _with_secrets(source: str, existing: str | None) -> str:
+    """An extension's module with the stored module's own secrets back: the prompt showed that
+    module redacted, so the reply holds placeholders where its secrets were."""
+    if existing is None:
+        return source
+    try:
+        return restore(source, existing)
+    except SecretsNotKept as exc:
+        raise Problem(str(exc)) from None
 
 
 _context_locks: dict[str, asyncio.Lock] = {}

@@ -5,7 +5,8 @@ pyproject, ``describe(examples=...)``, ``install(examples=...)``), doctest lines
 module's description, the examples recorded with the stored module when it is extended,
 and the caller's file: its ``assert`` statements on the requested names (at module level or
 in a function, as long as they use nothing but those names, builtins and standard-library
-modules) and every call of the requested names. A pytest test's asserts
+modules) and every call of the requested names; never a caller the context engine would not
+read either (a secret file's name, configuration with secret keys). A pytest test's asserts
 (:func:`examples_from_test`, ``path::name``) are the building block for commands that will
 name tests. Cold path only: nothing here runs when a stored module is imported.
 """
@@ -26,6 +27,7 @@ from ._settings import FIELDS, Settings, pyproject_table
 from ._store import Store, source_hash
 from ._validate._calls import Call
 from ._validate._examples import Behaviour, Example, applicable, doctest_examples, free_names, parse_example
+from .context._files import secret_source
 
 MAX_CALLS = 40  # calls of the caller's checked, in file order
 MAX_TRIALS = 20  # of them made in the sandbox (literal arguments only)
@@ -38,7 +40,7 @@ def gather(request: Request, settings: Settings, store: Store, kept: set[str]) -
     examples = [*module_examples(module, settings, request.description), *_recorded(store, module, kept)]
     calls: list[Call] = []
     caller = request.caller
-    if caller is not None and caller.source:
+    if caller is not None and caller.source and not secret_source(caller.filename, caller.source):
         shown = _display_name(caller.filename, settings.project_root)
         found, calls, trials = caller_spec(caller.source, shown, module, request.names)
         examples += [*found, *trials]

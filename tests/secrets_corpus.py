@@ -161,6 +161,98 @@ def connect(api_key: "str" = "{QUOTED_ANNOTATION}") -> object:
 '''
 
 
+# Secrets outside assignments to secret-looking names: in comments and docstrings, under
+# innocuous names, in templates, as arguments and returns (issue 9's measurement, every kind).
+COMMENT_ADMIN = "Wint3r-Adm1n-2024!"
+COMMENT_PASSWORD = "cmt-Pw-83Hdk"
+COMMENT_KEY = "cmtKey-55Lqp0"
+COMMENT_TOKEN = "cmt_tok_19Zmw"
+DOCSTRING_STAGING = "stg-Db-Pw-4417"
+DOCSTRING_INDENTED = "doc-Pw-62Nrt"
+BANNER = "hunter2-" + "Banner-7731"  # a password under an innocuous name, passed to login()
+MAILGUN = "key-" + "3ax6xnjp29jd6fds4gc373sgvjxteol0"
+HEROKU = "01234567-89ab-" + "cdef-0123-456789abcdef"
+TEMPLATE_PART = "-9f8e7d6c5b4a-" + "whsecret-5531"
+POSITIONAL_SMTP = "PositionalSmtpPass-3131"
+CONNECT_PW = "connect-Pw-907Lk"
+SET_PASSWORD = "set-Pw-11Mxe"
+RETURNED_KEY = "returned-Key-24Opq"
+RETURNED_ONE_LINE = "oneline-Tok-35Rst"
+BASIC_BARE = "cmVkOmh1bnRlcjItYmFyZQ=="  # base64 of red:hunter2-bare
+HIGH_ENTROPY = "Zf3D0LXCM3EIMbgJ" + "pUNnkRtOfOueHznB"
+HIGH_ENTROPY_HEX = "9b74c9897bac770ffc029102a200c5de" + "7d2c5c4b3a1f0e9d8c7b6a5f4e3d2c1b"
+CONSTANT_FLOW = "flow-Pw-48Uvw"  # a constant given to password=
+KEYWORD_PROSE = "prose-tok-Kx81q"  # token=X in a docstring
+
+# value -> the placeholder kind that must replace it
+EXPECTED_BEYOND_NAMES = {
+    COMMENT_ADMIN: "secret", COMMENT_PASSWORD: "secret", COMMENT_KEY: "secret",
+    COMMENT_TOKEN: "secret", DOCSTRING_STAGING: "secret", DOCSTRING_INDENTED: "secret",
+    BANNER: "secret", MAILGUN: "mailgun-key", HEROKU: "heroku-key", TEMPLATE_PART: "secret",
+    POSITIONAL_SMTP: "secret", CONNECT_PW: "secret", SET_PASSWORD: "secret",
+    RETURNED_KEY: "secret", RETURNED_ONE_LINE: "secret", BASIC_BARE: "token",
+    HIGH_ENTROPY: "high-entropy", HIGH_ENTROPY_HEX: "high-entropy", CONSTANT_FLOW: "secret",
+    KEYWORD_PROSE: "secret",
+}
+
+
+def helpers_module() -> str:
+    """A helpers module holding each secret of :data:`EXPECTED_BEYOND_NAMES` as real code does."""
+    return f'''"""Mail and billing helpers.
+
+The staging db password is {DOCSTRING_STAGING} (rotate it).
+
+Settings:
+    host: mail.internal
+    password: {DOCSTRING_INDENTED}
+
+Call with token={KEYWORD_PROSE} when testing by hand.
+"""
+import smtplib
+
+# the prod admin password is {COMMENT_ADMIN}
+# password: {COMMENT_PASSWORD}
+# key: {COMMENT_KEY}
+# token={COMMENT_TOKEN}
+PREFIX = "hook"
+BANNER = "{BANNER}"
+MAILGUN = "{MAILGUN}"
+HEROKU = "{HEROKU}"
+WEBHOOK_TOKEN = f"{{PREFIX}}{TEMPLATE_PART}"
+CHECKSUM_SEED = "{HIGH_ENTROPY}"
+ROUTING = "{HIGH_ENTROPY_HEX}"
+FALLBACK = "{CONSTANT_FLOW}"
+HEADERS = {{"X-Upstream": "Basic {BASIC_BARE}"}}
+
+
+def send_report(to: str) -> None:
+    """Mail the report."""
+    smtp = smtplib.SMTP("mail.internal")
+    smtp.login("billing@example.com", "{POSITIONAL_SMTP}")
+    smtp.login("billing@example.com", BANNER)
+
+
+def open_db(connect: object) -> object:
+    return connect("db.internal", "app", "{CONNECT_PW}")
+
+
+def reset(user: object) -> None:
+    user.set_password("{SET_PASSWORD}")
+    user.check(password=FALLBACK)
+
+
+def get_api_key() -> str:
+    """The upstream key."""
+    return "{RETURNED_KEY}"
+
+
+def upstream_token() -> str: return "{RETURNED_ONE_LINE}"
+'''
+
+
+NEVER_SENT_BEYOND_NAMES = tuple(EXPECTED_BEYOND_NAMES)
+
+
 # Every top-level name of python_module(), for a caller that uses them all.
 NAMES = tuple(
     name

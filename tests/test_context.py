@@ -27,10 +27,10 @@ from autogen_hook._settings import Settings, resolve
 from autogen_hook.context import Context, collect, estimate_tokens
 from autogen_hook.context import _grammars, _repomap
 from autogen_hook.context._caller import analyse
-from autogen_hook.context._files import source_files
+from autogen_hook.context._files import secret_source, source_files
 from autogen_hook.context._history import session_source
 from autogen_hook.context._rank import personalised_pagerank
-from autogen_hook.context._redact import redact
+from autogen_hook.context._redact import SecretsNotKept, explain, redact, restore
 
 
 APP = '''
@@ -243,14 +243,15 @@ TRICKY = (  # (code, as redacted): code around secret-looking names that is no s
     ('def ask(prompt="Password: "):', None),
     ("try:\n    pass\nexcept KeyError:\n    raise Missing(\"no such command\")", None),
     ("    return '<%s token: \"%s\">' % (name, token)", None),
-    ('# matches token="with spaces" (and more\nX = ("a", "b")', f'# matches token="{S}" (and more\nX = ("a", "b")'),
+    ('# matches password="with spaces" (and more\nX = ("a", "b")', f'# matches password="{S}" (and more\nX = ("a", "b")'),
     ('key = key.split("__", 1)[0]', None),
     ('api_key = settings.get("API_KEY") or cfg["api_key"]', None),
     ('confirmed = data.pop("password2", None) != "false"', None),
     ('password = forms.CharField(label="Password", widget=Input(attrs={"a": "b"}))', None),
-    ('auth = HTTPBasicAuth("admin", "hunter2")', f'auth = HTTPBasicAuth("{S}", "{S}")'),
+    ('auth = HTTPBasicAuth("admin", "hunter2")', f'auth = HTTPBasicAuth("admin", "{S}")'),  # a user is no secret
     ('password: str = Field(default="hunter2", title="Password")', f'password: str = Field(default="{S}", title="Password")'),
-    ('TOKEN = "t0k3n" if production else "dev"', f'TOKEN = "{S}" if production else "{S}"'),
+    ('TOKEN = "t0k3n" if production else "dev"', f'TOKEN = "{S}" if production else "dev"'),  # a word is none
+    ('SECRET = "t0k3n" if production else "dev"', f'SECRET = "{S}" if production else "{S}"'),
 )
 
 
@@ -262,6 +263,131 @@ def test_redaction_takes_the_value_and_nothing_else(code: str, redacted: str | N
 def test_a_secret_name_in_prose_redacts_no_more_than_its_line() -> None:
     text = f'"""Checkout. Key: {secrets_corpus.STRIPE}"""\nTAX = "0.2"\n'
     assert redact(text) == '"""Checkout. Key: [REDACTED stripe-key]"""\nTAX = "0.2"\n'
+
+
+@pytest.mark.parametrize("value, kind", sorted(secrets_corpus.EXPECTED_BEYOND_NAMES.items()))
+def test_every_secret_beyond_names_is_replaced_by_its_placeholder(value: str, kind: str) -> None:
+    """Comments, docstrings, innocuous names, templates, credential arguments, returns, Basic."""
+    text = redact(secrets_corpus.helpers_module())
+    assert value not in text
+    assert f"[REDACTED {kind}]" in text
+
+
+def test_the_corpus_beyond_names_keeps_its_shape_and_the_code_around_its_secrets() -> None:
+    original = secrets_corpus.helpers_module()
+    text = redact(original)
+    assert text.count("\n") == original.count("\n")
+    compile(text, "helpers.py", "exec")
+    assert 'WEBHOOK_TOKEN = f"{PREFIX}[REDACTED secret]"' in text  # the field stays, the part goes
+    assert 'smtp.login("billing@example.com", "[REDACTED secret]")' in text  # the user stays
+    assert 'connect("db.internal", "[REDACTED secret]", "[REDACTED secret]")' in text
+    assert "    host: mail.internal\n    password: [REDACTED secret]\n" in text
+    assert '"X-Upstream": "Basic [REDACTED token]"' in text
+
+
+def test_explain_names_the_line_and_the_rule_and_never_the_secret() -> None:
+    text = 'import os\n\n# the key is Xy7-Secret-Value-91\nsmtp.login("me", BANNER)\nBANNER = "hunter2-Z9q"\n'
+    explained = explain(text)
+    assert explained == [
+        (3, "secret", "value after 'key' in prose"),
+        (5, "secret", "value of BANNER, passed as a credential"),
+    ]
+    assert not any("Xy7" in rule or "hunter2" in rule for _, _, rule in explained)
+
+
+ORDINARY_WITH_SECRET_WORDS = """\
+SESSION_KEY = "_auth_user_id"
+CSRF_SESSION_KEY = "_csrftoken"
+key_salt = "django.contrib.sessions.backends.signed_cookies"
+cache_key = "views.decorators.cache.cache_page.%s.%s"
+REASON_NO_CSRF_COOKIE = "CSRF cookie not set."
+SECRET_KEY_WARNING_MSG = "Your SECRET_KEY has less than 50 characters."
+set_password = 'ALTER USER %(user)s IDENTIFIED BY "%(password)s"'
+token = "is not"
+RANDOM_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+DATUM = "North_American_Datum_1983"
+NAMESPACE = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
+# The key is the primary key; the password is hashed with key_salt + secret.
+post_save.connect(handler, sender=Order, dispatch_uid="order_saved")
+db = sqlite3.connect("db.sqlite3")
+
+
+def user_change_password(self):
+    return "admin/auth/user/change_password.html"
+
+
+def _check_primary_key(self):
+    return "AutoFields must set primary_key=True."
+
+
+class Header:
+    \"\"\"Basic authentication: the password is sent with each request.
+
+    key: the cache key (a str)
+    \"\"\"
+"""
+
+
+def test_code_that_only_names_secrets_keeps_its_literals() -> None:
+    """Shapes met in Django's own code: names of keys, salts, templates, messages, alphabets."""
+    assert redact(ORDINARY_WITH_SECRET_WORDS) == ORDINARY_WITH_SECRET_WORDS
+
+
+def test_restore_puts_a_stored_modules_secrets_back_in_a_reformatted_reply() -> None:
+    original = (
+        "SMTP_PASSWORD = 'Hand-Edited-Smtp-9921'\n"
+        f'SIGNING_KEY = """{secrets_corpus.PEM}"""\n\n'
+        'def send() -> None:\n    login("billing@example.com", "PositionalSmtpPass-3131")\n'
+    )
+    reply = redact(original).replace("'", '"') + "\n\ndef retry() -> None:\n    send()\n"
+    assert "Hand-Edited" not in reply and "PositionalSmtpPass" not in reply
+    restored = restore(reply, original)
+    assert restored.startswith(original.replace("'", '"'))
+    assert restored.endswith("def retry() -> None:\n    send()\n")
+
+
+def test_restore_escapes_a_secret_for_the_quote_mark_black_chose() -> None:
+    original = "password = 'say \"hi\" 42'\n"
+    reply = 'password = "[REDACTED secret]"\n'
+    assert restore(reply, original) == 'password = "say \\"hi\\" 42"\n'
+
+
+def test_restore_refuses_a_reply_that_dropped_a_line_holding_a_secret() -> None:
+    original = "SMTP_PASSWORD = 'Hand-Edited-Smtp-9921'\nUSER = 'billing'\n"
+    with pytest.raises(SecretsNotKept) as raised:
+        restore("USER = 'billing'\n", original)
+    assert "SMTP_PASSWORD = '[REDACTED secret]'" in str(raised.value)
+    assert "Hand-Edited" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "path, text, secret",
+    [
+        (".env.local", "X=1\n", True),
+        ("deploy/id_ed25519", "", True),
+        ("certs/server.key", "", True),
+        ("app/secrets.py", "X = 1\n", True),
+        ("aws_credentials.ini", "", True),
+        ("config.json", '{"debug": true, "db": {"password": "x"}}', True),
+        ("settings.yaml", "debug: true\nclient_secret: abc\n", True),
+        ("tool.toml", "[tool]\napi_key = 'x'\n", True),
+        ("app.ini", "[app]\ndebug = true\nname = shop\n", False),
+        ("config.json", '{"debug": true, "session_key_prefix": "s"}', False),
+        ("id_utils.py", "X = 1\n", False),
+        ("settings.py", "PASSWORD = 'x'\n", False),  # code: read, and redacted
+    ],
+)
+def test_files_that_hold_secrets_by_convention_are_never_read(path: str, text: str, secret: bool) -> None:
+    assert secret_source(path, text) is secret
+
+
+def test_a_secret_file_as_the_caller_sends_only_its_statement(shop: Path) -> None:
+    write(shop, {"shop/secrets.py": f'TOKEN_NOTE = "{secrets_corpus.COMMENT_TOKEN}"\n' + APP})
+    context = collect(request_for(shop, "shop/secrets.py"), settings_for(shop))
+    text = message(context)
+    assert secrets_corpus.COMMENT_TOKEN not in text and "TOKEN_NOTE" not in text
+    assert "from autogen.pricing import total_price" in text
+    assert context.uses == ()
 
 
 # --- repo map: ranking, budget, files --------------------------------------------------------
@@ -577,6 +703,35 @@ def test_context_command_prints_the_message_tokens_files_and_redactions(
     assert "# file: shop/models.py" in out
     assert "files: shop/models.py" in out and "redactions: 1" in out
     assert "tokens (estimate: characters / 4) of a budget of 4000" in out
+
+
+def test_show_redactions_lists_where_and_why_never_what(
+    shop: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(shop, {
+        "shop/helpers.py": secrets_corpus.helpers_module(),
+        "app.py": APP.replace("from shop.models import TAX_RATE, Order",
+                              "from shop.models import TAX_RATE, Order\nfrom shop.helpers import BANNER, get_api_key")
+                     .replace("def checkout(order: Order) -> Decimal:",
+                              f"# password: {secrets_corpus.COMMENT_PASSWORD}\ndef checkout(order: Order) -> Decimal:")
+                     .replace("total_price(order", "total_price(BANNER, get_api_key(), order"),
+        "settings.json": '{"api_key": "never-read-9921"}',
+    })
+    monkeypatch.chdir(shop)
+    assert main(["context", "autogen.pricing", "--names", "total_price", "--file", "app.py", "--show-redactions"]) == 0
+    out = capsys.readouterr().out
+    comment = (shop / "app.py").read_text().split("\n").index(f"# password: {secrets_corpus.COMMENT_PASSWORD}") + 1
+    assert f"  app.py:{comment}  secret  value after 'password' in prose" in out
+    banner = secrets_corpus.helpers_module().split("\n").index(f'BANNER = "{secrets_corpus.BANNER}"') + 1
+    assert f"  shop/helpers.py:{banner}  secret  value of BANNER, passed as a credential" in out
+    assert "returned by get_api_key()" in out
+    for secret in (*secrets_corpus.NEVER_SENT_BEYOND_NAMES, "never-read-9921"):
+        assert secret not in out
+    assert main(["context", "autogen.pricing", "--names", "total_price", "--file", "settings.json",
+                 "--show-redactions"]) == 0
+    out = capsys.readouterr().out
+    assert "settings.json  not read: its name or its keys say it holds secrets" in out
+    assert "never-read-9921" not in out
 
 
 def test_context_command_reads_a_file_in_the_encoding_its_coding_cookie_names(

@@ -18,6 +18,9 @@ from fixture_code import MODELS
 from conftest import Project, ok
 from fakellm import Code, FakeLLM, prompt_of
 
+from autogen_hook._store import strip_header
+from autogen_hook.context._redact import redact
+
 TOTAL_PRICE = '''
 from decimal import Decimal
 
@@ -105,6 +108,94 @@ def test_no_secret_reaches_the_model(project: Project, llm: FakeLLM) -> None:
     for kind in set(corpus.EXPECTED.values()):
         assert f"[REDACTED {kind}]" in prompt, kind
     assert "Billing helpers; the CI token is [REDACTED github-token]." in prompt
+
+
+def test_no_secret_beyond_names_reaches_the_model(project: Project, llm: FakeLLM) -> None:
+    """Comments, docstrings, innocuous names, templates, arguments, returns; config files."""
+    corpus = secrets_corpus
+    project.write("shop/__init__.py", "")
+    project.write("shop/helpers.py", corpus.helpers_module())
+    project.write("config.json", '{"smtp": {"password": "json-config-only-4410"}}')
+    project.write("shop/secrets.py", 'RELAY = "secrets-module-only-5521"\n')
+    llm.openai.push(Code('def notify(*args: object) -> str:\n    """Notify."""\n    return "sent"\n'))
+    caller = f'''
+        """Notifications. The key is {corpus.COMMENT_KEY} for now."""
+        from shop.helpers import BANNER, FALLBACK, HEADERS, HEROKU, MAILGUN, WEBHOOK_TOKEN, CHECKSUM_SEED
+        from shop.helpers import ROUTING, get_api_key, open_db, reset, send_report, upstream_token
+        from autogen.alerts import notify
+
+        # token={corpus.COMMENT_TOKEN}
+        print(notify(BANNER, FALLBACK, HEADERS, HEROKU, MAILGUN, WEBHOOK_TOKEN, CHECKSUM_SEED, ROUTING,
+                     get_api_key, open_db, reset, send_report, upstream_token))
+    '''
+    assert ok(project.run(caller)).strip() == "sent"
+    sent = json.dumps([request.body for request in llm.requests], ensure_ascii=False)
+    for secret in (*corpus.NEVER_SENT_BEYOND_NAMES, "json-config-only-4410", "secrets-module-only-5521"):
+        assert secret not in sent, secret
+    prompt = prompt_of(llm.chat_requests()[0])
+    assert "# file: shop/helpers.py" in prompt and 'BANNER = "[REDACTED secret]"' in prompt
+    for kind in set(corpus.EXPECTED_BEYOND_NAMES.values()):
+        assert f"[REDACTED {kind}]" in prompt, kind
+
+
+FAILS_WITH_CREDENTIALS = '''
+
+class _Server:
+    def login(self, user: str, password: str) -> None:
+        raise ConnectionRefusedError(f"{user} refused, password: {password}")
+
+
+def rotate() -> None:
+    _Server().login("billing@example.com", "%s")
+''' % secrets_corpus.POSITIONAL_SMTP
+
+
+def test_retry_feedback_that_quotes_the_projects_secrets_sends_none(project: Project, llm: FakeLLM) -> None:
+    """The first candidate calls project code that fails with a message quoting a credential as
+    prose; the retry feedback carries the message, redacted."""
+    project.write("shop/__init__.py", "")
+    project.write("shop/helpers.py", secrets_corpus.helpers_module() + FAILS_WITH_CREDENTIALS)
+    failing = 'from shop.helpers import rotate\n\nrotate()\n\n\ndef ping() -> str:\n    """Ping."""\n    return "pong"\n'
+    llm.openai.push(Code(failing), Code('def ping() -> str:\n    """Ping."""\n    return "pong"\n'))
+    script = "from autogen.health import ping\nprint(ping())\n"
+    assert ok(project.run(script, env={"AUTOGEN_HOOK_ALLOW": "import-time,shop.helpers"})).strip() == "pong"
+    _, second = llm.chat_requests()
+    feedback = second.body["messages"][-1]["content"]
+    assert "ConnectionRefusedError" in feedback, feedback
+    assert "password: [REDACTED secret]" in feedback
+    sent = json.dumps([request.body for request in llm.requests], ensure_ascii=False)
+    for secret in secrets_corpus.NEVER_SENT_BEYOND_NAMES:
+        assert secret not in sent, secret
+
+
+MAILER = 'def send(to: str) -> str:\n    """Send."""\n    return to\n'
+HAND_EDITED = '''
+
+SMTP_PASSWORD = "Hand-Edited-Smtp-9921"
+
+
+def login_args() -> tuple[str, str]:
+    """Who logs in."""
+    return ("billing@example.com", SMTP_PASSWORD)
+'''
+
+
+def test_extending_a_hand_edited_module_sends_none_of_its_secrets_and_keeps_them(
+    project: Project, llm: FakeLLM
+) -> None:
+    llm.openai.push(Code(MAILER))
+    ok(project.run("from autogen.mailer import send\n"))
+    [stored] = project.store.glob("**/mailer.py")
+    stored.write_text(stored.read_text() + HAND_EDITED)
+    existing = strip_header(stored.read_text())
+    # the model extends what it was shown: the placeholder where the password was
+    llm.openai.push(Code(redact(existing) + '\n\ndef retry(to: str) -> str:\n    """Again."""\n    return send(to)\n'))
+    script = "from autogen.mailer import retry, login_args\nprint(login_args()[1], retry('x'))\n"
+    assert ok(project.run(script)).strip() == "Hand-Edited-Smtp-9921 x"
+    extension = llm.chat_requests()[1]
+    assert "Hand-Edited-Smtp-9921" not in json.dumps(extension.body, ensure_ascii=False)
+    assert 'SMTP_PASSWORD = "[REDACTED secret]"' in prompt_of(extension)
+    assert 'SMTP_PASSWORD = "Hand-Edited-Smtp-9921"' in stored.read_text()  # the user's value is kept
 
 
 def test_a_failing_context_stage_warns_and_the_import_still_works(project: Project, llm: FakeLLM) -> None:

@@ -415,3 +415,9 @@ def test_an_example_needing_what_the_module_is_granted_is_recorded_unchecked(pro
 def test_without_grants_an_oserror_is_the_modules_failure() -> None:
     code = 'def f(x: int) -> int:\n    """Fails."""\n    raise PermissionError("no")\n'
     assert "`f(1) == 2` (test): raised PermissionError: no (the check's sandbox refuses" in problem(code, spec(("f(1) == 2",)))
+
+
+def test_a_caller_the_context_engine_never_reads_gives_no_examples(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Code(DOUBLE_WRONG))
+    ok(project.run("from autogen.t import f\nassert f(3) == 5\nTOKEN = 'x'\n", name="credentials_check.py"))
+    assert SECTION not in prompt_of(llm.chat_requests()[0]) and len(llm.chat_requests()) == 1

@@ -288,10 +288,11 @@ def judge(
             )
         failures.append(f"- `{example.label}` ({example.origin}): {_failure(example, result)}")
     if failures:
-        raise Problem(redact(
+        message = (
             f"the module does not do what its examples say: {len(failures)} of {len(examples)} failed "
             "(each runs against the module; change the module, not the examples):\n" + "\n".join(failures)
-        ))
+        )
+        raise Problem(redact(message, prose=True))
     return unchecked
 
 

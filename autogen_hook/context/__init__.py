@@ -19,15 +19,16 @@ from typing import TypeVar
 from .._request import Request
 from .._settings import Settings
 from ._caller import CallerFile, CallerUse, analyse
+from ._files import secret_source
 from ._history import session_source
 from ._index import Definition, Index, IndexStats
 from ._pack import caller_sections, code_section, estimate_tokens, fit, session_section
 from ._rank import Focus
-from ._redact import count_redactions, redact
+from ._redact import count_redactions, credential_names, explain, redact
 from ._repomap import ranked_definitions
-from ._summary import Snippet, Summaries
+from ._summary import Snippet, Summaries, file_lines
 
-__all__ = ["CallerUse", "Context", "Snippet", "collect", "estimate_tokens"]
+__all__ = ["CallerUse", "Context", "Snippet", "collect", "estimate_tokens", "redaction_report"]
 
 log = logging.getLogger("autogen_hook")
 _T = TypeVar("_T")
@@ -87,7 +88,8 @@ def collect(request: Request, settings: Settings, asked_at: float | None = None)
     caller = request.caller
     filename = caller.filename if caller is not None else ""
     session = _guarded("reading the interactive history", lambda: session_source(filename))
-    source = redact(session or (caller.source if caller is not None else None) or "")
+    sendable = caller is not None and not secret_source(filename, caller.source or "")
+    source = redact(session or (caller.source if sendable and caller is not None else None) or "")
     analysed = _guarded("reading the caller's code", lambda: analyse(source, request.module, request.names))
     context = Context(
         request=_redacted(request, analysed),
@@ -100,6 +102,34 @@ def collect(request: Request, settings: Settings, asked_at: float | None = None)
     if mapped is not None:
         context = replace(context, snippets=mapped[0], index=mapped[1])
     return context
+
+
+def redaction_report(context: Context, request: Request, root: str) -> list[str]:
+    """What :func:`collect` removed from ``request`` (as the import made it, unredacted) and from
+    the project code of ``context``, and why: ``where:line  kind  rule``; never the secret."""
+    report: list[str] = []
+    texts: list[tuple[str, str, int, bool, frozenset[str]]] = []  # where, text, first line, prose, credentials
+    caller = request.caller
+    if caller is not None and caller.source:
+        if secret_source(caller.filename, caller.source):
+            report.append(f"{context.caller_name}  not read: its name or its keys say it holds secrets")
+        else:
+            texts.append((context.caller_name, caller.source, 1, False, frozenset()))
+    texts += [(where, text, 1, True, frozenset()) for where, text in
+              (("description", request.description), ("context", request.extra_context)) if text]
+    if request.existing_source:
+        texts.append(("stored module", request.existing_source, 1, False, frozenset()))
+    for snippet in context.snippets:
+        first, last = snippet.lines
+        whole = "".join(file_lines(os.path.join(root, snippet.path)) or [])
+        part = "".join(whole.splitlines(keepends=True)[first - 1 : last])
+        texts.append((snippet.path, part, first, False, credential_names(whole)))
+    report += [
+        f"{where}:{first + line - 1}  {kind}  {rule}"
+        for where, text, first, prose, names in texts
+        for line, kind, rule in explain(text, prose=prose, credentials=names)
+    ]
+    return report
 
 
 def _guarded(what: str, stage: Callable[[], _T]) -> _T | None:
@@ -120,11 +150,9 @@ def _redacted(request: Request, analysed: CallerFile | None) -> Request:
     return replace(
         request,
         caller=caller,
-        description=redact(request.description) if request.description else None,
-        extra_context=redact(request.extra_context) if request.extra_context else None,
-        existing_source=(
-            redact(request.existing_source, assignments=False) if request.existing_source else None
-        ),
+        description=redact(request.description, prose=True) if request.description else None,
+        extra_context=redact(request.extra_context, prose=True) if request.extra_context else None,
+        existing_source=redact(request.existing_source) if request.existing_source else None,
     )
 
 
@@ -166,7 +194,7 @@ def _repo_map(
     budget = settings.context_budget
 
     def render(ranked: list[Definition], index: Index) -> tuple[Snippet, ...]:
-        summaries = Summaries(settings.project_root, redact, index)
+        summaries = Summaries(settings.project_root, index)
         remaining = budget - context.tokens
         candidates: list[Snippet] = []
         for definition in ranked:  # render only about as much as can fit

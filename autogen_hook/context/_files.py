@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -28,7 +29,8 @@ from dataclasses import dataclass
 
 import pathspec
 
-from .._secret_files import secret_file
+from .._secret_files import CONFIG_SUFFIXES, secret_file
+from ._redact import STRONG, secret_name
 
 MAX_FILE_BYTES = 512 * 1024
 _SKIPPED_DIRS = frozenset(
@@ -144,6 +146,23 @@ def sendable(path: str) -> bool:
     return not directory or not any(
         part.startswith(".") or part in _SKIPPED_DIRS for part in directory.split(os.sep)
     )
+
+
+# A key of JSON ("key":), YAML (key:) or TOML and INI (key =), at the start of a line or after
+# a brace or comma: where a configuration file names its settings.
+_CONFIG_KEY = re.compile(r"""(?m)(?:^|[{,])[ \t]*["']?([A-Za-z_][\w.\-]*)["']?[ \t]*[:=]""")
+
+
+def secret_source(path: str, text: str) -> bool:
+    """Whether the file at ``path`` holding ``text`` is never to be read into a prompt: its name
+    says it holds secrets, or it is configuration (JSON, YAML, TOML, INI) with a key that looks
+    like a secret (``password:``, ``"api_key":``, ``client_secret =``)."""
+    name = os.path.basename(path)
+    if secret_file(name):
+        return True
+    if not name.lower().endswith(CONFIG_SUFFIXES):
+        return False
+    return any(secret_name(key.rsplit(".", 1)[-1]) == STRONG for key in _CONFIG_KEY.findall(text))
 
 
 def _git_files(root: str) -> list[str] | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -19,6 +19,7 @@ from tree_sitter import Node
 from ._files import read_regular
 from ._grammars import grammar_for
 from ._index import Definition, Index, definition_nodes
+from ._redact import credential_names, redact
 
 MAX_LINES = 40  # per definition
 _LINE = 120  # characters kept of a field or constant line
@@ -32,19 +33,21 @@ class Snippet:
     path: str
     name: str
     text: str
+    lines: tuple[int, int] = (0, 0)  # first and last line of the definition in its file
 
 
 class Summaries:
-    """Renders definitions of the project under ``root``; each one's text passes through ``redact``.
+    """Renders definitions of the project under ``root``; each one's text is redacted, with the
+    names its whole file passes as credentials (``BANNER`` of ``login(user, BANNER)``).
 
     Renderings are cached in the index, so a warm request reads no source file.
     """
 
-    def __init__(self, root: str, redact: Callable[[str], str], index: Index) -> None:
+    def __init__(self, root: str, index: Index) -> None:
         self.root = root
-        self.redact = redact
         self.index = index
         self._lines: dict[str, list[str] | None] = {}
+        self._credentials: dict[str, frozenset[str]] = {}
 
     def snippet(self, definition: Definition) -> Snippet | None:
         """``definition`` rendered, or None if it is no longer where the index saw it."""
@@ -52,7 +55,9 @@ class Summaries:
         if not found:
             text = self._render(definition)
             self.index.remember(definition, text)
-        return Snippet(definition.path, definition.name, text) if text is not None else None
+        if text is None:
+            return None
+        return Snippet(definition.path, definition.name, text, (definition.line, definition.end_line))
 
     def _render(self, definition: Definition) -> str | None:
         """Only the definition's own lines are redacted and parsed: a class in a
@@ -61,7 +66,8 @@ class Summaries:
         lines = self._read(definition.path)
         if grammar is None or lines is None:
             return None
-        text = self.redact("".join(lines[definition.line - 1 : definition.end_line]))
+        text = redact("".join(lines[definition.line - 1 : definition.end_line]),
+                      credentials=self.credentials(definition.path))
         root = grammar.parser().parse(text.encode("utf-8")).root_node
         node = next((n for name, _, n in definition_nodes(grammar, root) if name == definition.name), None)
         if node is None:
@@ -69,12 +75,23 @@ class Summaries:
         render = _python if grammar.name == "python" else _generic
         return _cap(render(node))
 
+    def credentials(self, path: str) -> frozenset[str]:
+        """The upper-case names the file at ``path`` passes as credentials."""
+        if path not in self._credentials:
+            self._credentials[path] = credential_names("".join(self._read(path) or ()))
+        return self._credentials[path]
+
     def _read(self, path: str) -> list[str] | None:
         if path not in self._lines:
-            data = read_regular(os.path.join(self.root, path))
-            text = data.decode("utf-8", "replace") if data is not None else None
-            self._lines[path] = io.StringIO(text, newline=None).readlines() if text is not None else None
+            self._lines[path] = file_lines(os.path.join(self.root, path))
         return self._lines[path]
+
+
+def file_lines(path: str) -> list[str] | None:
+    """The lines of the file at ``path`` (universal newlines), None if it is no regular file."""
+    data = read_regular(path)
+    text = data.decode("utf-8", "replace") if data is not None else None
+    return io.StringIO(text, newline=None).readlines() if text is not None else None
 
 
 def _python(node: Node) -> str:
