@@ -27,6 +27,7 @@ from ._settings import FIELDS, Settings, pyproject_table
 from ._store import Store, source_hash
 from ._validate._calls import Call
 from ._validate._examples import Behaviour, Example, applicable, doctest_examples, free_names, parse_example
+from .context import _display_name  # the caller's file as the prompt names it
 from .context._files import secret_source
 
 MAX_CALLS = 40  # calls of the caller's checked, in file order
@@ -84,14 +85,6 @@ def _recorded(store: Store, module: str, kept: set[str]) -> list[Example]:
         return []
     found = (Example.from_json(value) for value in recorded.get("examples", ()))
     return [e for e in found if e is not None]
-
-
-def _display_name(filename: str, root: str) -> str:
-    """The caller's file as origins name it: relative to the project where it is inside."""
-    if filename.startswith("<") or not os.path.isabs(filename):
-        return filename
-    relative = os.path.relpath(filename, root)
-    return filename if relative.startswith("..") else relative
 
 
 def caller_spec(

@@ -120,9 +120,9 @@ def parse_example(text: str, origin: str, module: str) -> list[Example]:
     code = text.strip()
     try:
         tree = ast.parse(code, "<example>")
-    except SyntaxError as exc:
+    except (SyntaxError, ValueError) as exc:  # ValueError: null bytes
         raise ExampleError(
-            f"the example {code!r} ({origin}) is not valid Python: {exc.msg}. {_FIX}", module=module
+            f"the example {code!r} ({origin}) is not valid Python: {_reason(exc)}. {_FIX}", module=module
         ) from None
     if len(tree.body) != 1 or not isinstance(tree.body[0], (ast.Expr, ast.Assert)):
         raise ExampleError(
@@ -132,6 +132,10 @@ def parse_example(text: str, origin: str, module: str) -> list[Example]:
     statement = tree.body[0]
     test = statement.value if isinstance(statement, ast.Expr) else statement.test
     return [_expression(test, code, origin)]
+
+
+def _reason(exc: SyntaxError | ValueError) -> str:
+    return exc.msg if isinstance(exc, SyntaxError) else str(exc)
 
 
 def _expression(test: ast.expr, text: str, origin: str) -> Example:
@@ -159,9 +163,9 @@ def doctest_examples(text: str, origin: str, module: str) -> list[Example]:
         where = f"{origin}, line {item.lineno + 1}"
         try:
             ast.parse(source, "<example>")
-        except SyntaxError as exc:
+        except (SyntaxError, ValueError) as exc:
             raise ExampleError(
-                f"the doctest line {source!r} ({where}) is not valid Python: {exc.msg}. {_FIX}", module=module
+                f"the doctest line {source!r} ({where}) is not valid Python: {_reason(exc)}. {_FIX}", module=module
             ) from None
         shown = "\n".join([f">>> {line}" if n == 0 else f"... {line}" for n, line in enumerate(source.splitlines())])
         if item.exc_msg is not None:
