@@ -5,8 +5,6 @@ interpreter start by ``autogen_hook.pth``, so it stays small: the exceptions and
 the generation API load on first use.
 """
 
-from __future__ import annotations
-
 from ._finder import Installation, describe, install, install_finder, uninstall
 
 TYPE_CHECKING = False  # typing itself is not imported: this module loads at interpreter start
@@ -29,8 +27,7 @@ if TYPE_CHECKING:  # what type checkers see of the lazy names below
         ValidationFailedError,
     )
     from ._result import GenerationResult
-
-__version__ = "0.1.0"
+    from ._version import __version__
 
 __all__ = [
     "AuthenticationError",
@@ -60,6 +57,7 @@ __all__ = [
 _LAZY = {  # loaded on first use: importing autogen_hook happens at interpreter start
     **{n: "_errors" for n in __all__ if n.endswith("Error")},
     "GenerationResult": "_result",
+    "__version__": "_version",
     "agenerate": "_api",
     "generate": "_api",
 }

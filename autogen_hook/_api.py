@@ -13,11 +13,12 @@ from typing import Any
 
 from . import _runtime, providers
 from ._errors import InvalidNameError, SettingsError
-from ._finder import FINDER, caller_dir, generatable
+from ._names import caller_dir, in_namespace, module_problem, names_problem
 from ._pipeline import ensure
 from ._request import Request
 from ._result import GenerationResult
 from ._settings import Settings, _as_provider, project_root_of, resolve
+from ._state import STATE
 
 
 def generate(
@@ -61,22 +62,14 @@ def _prepare(
     context: str | None,
     provider: str | Sequence[str] | None,
 ) -> tuple[Request, Settings, tuple[str, ...] | None]:
-    settings = resolve(project_root_of(caller_dir()), FINDER.overrides)
-    namespace, dot, rest = module.partition(".")
-    if namespace != settings.namespace or not dot:
-        raise SettingsError(
-            f"module: expected a dotted name inside the namespace {settings.namespace!r} "
-            f"such as '{settings.namespace}.textutils', got {module!r}",
-            module=module,
-        )
+    settings = resolve(project_root_of(caller_dir()), STATE.overrides)
     names = (names,) if isinstance(names, str) else tuple(names)
-    bad = [n for n in (*rest.split("."), *names) if not generatable(n)]
-    if bad:
-        raise InvalidNameError(
-            f"cannot generate {bad!r} in {module!r}: module parts and names must be public "
-            "identifiers (no leading underscore) that are not keywords.",
-            module=module,
-        )
+    problem = module_problem(module, settings.namespace)
+    if problem is not None and not in_namespace(module, settings.namespace):
+        raise SettingsError(f"module: {problem}", module=module)
+    problem = problem or names_problem(module, names)
+    if problem is not None:
+        raise InvalidNameError(problem, module=module)
     chain = None if provider is None else _as_provider(provider, "generate(provider=...)")
     if chain is not None:
         providers.check(chain, "generate(provider=...)")

@@ -8,7 +8,7 @@ import os
 import re
 from collections.abc import Sequence
 
-from . import __version__
+from ._version import __version__
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +68,7 @@ def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     from ._errors import ExampleError, SettingsError
     from ._grants import grants_for, packages_for
+    from ._names import module_problem, names_problem
     from ._prompt import build_messages
     from ._request import CallerSite, Request
     from ._settings import FIELDS, project_root_of, resolve
@@ -77,8 +78,7 @@ def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from .context._redact import redact
 
     names = tuple(n.strip() for n in args.names.split(",") if n.strip())
-    bad = [n for n in names if not n.isidentifier() or n.startswith("_")]
-    if not names or bad:
+    if not names:
         parser.error(f"--names: expected public Python names separated by commas, got {args.names!r}")
     source = _read(parser, args.file) if args.file else None
     directory = os.path.dirname(os.path.abspath(args.file)) if args.file else os.getcwd()
@@ -89,9 +89,12 @@ def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         settings = resolve(project_root_of(directory), overrides)
     except SettingsError as exc:
         parser.error(str(exc))
-    parts = args.module.split(".")
-    if len(parts) < 2 or parts[0] != settings.namespace or not all(p.isidentifier() for p in parts):
-        parser.error(f"module: expected {settings.namespace}.<name>, got {args.module!r}")
+    problem = module_problem(args.module, settings.namespace)
+    if problem is not None:
+        parser.error(f"module: {problem}")
+    problem = names_problem(args.module, names)
+    if problem is not None:
+        parser.error(f"--names: {problem}")
     if source is None:
         caller = CallerSite("<command line>", 1, f"from {args.module} import {', '.join(names)}")
     else:

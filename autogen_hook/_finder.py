@@ -10,10 +10,9 @@ store if its file exists, and is empty otherwise; every namespace module gets a
 import a, b`` reaches that ``__getattr__`` through ``hasattr``, and the cold
 path reads the whole statement, so ``a`` and ``b`` come from one request.
 
-This is the warm path: it must import only what Python has loaded at start-up.
+This is the warm path: it must import only what Python has loaded at start-up (not even
+``__future__``: annotations that name typing-only imports are quoted instead).
 """
-
-from __future__ import annotations
 
 import os
 import sys
@@ -22,11 +21,21 @@ import _frozen_importlib as _bootstrap  # importlib.machinery would add ~0.7 ms
 import _frozen_importlib_external as _external
 
 from . import _settings
+from ._names import (
+    caller_dir,
+    caller_frame,
+    generatable,
+    identifiers,
+    private,
+    stored_file,
+    unimportable,
+)
+from ._state import STATE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-    from types import CodeType, FrameType, ModuleType, TracebackType
+    from collections.abc import Callable, Sequence
+    from types import FrameType, ModuleType, TracebackType
     from typing import Any
 
 
@@ -34,22 +43,15 @@ class _RootLoader:
     """Creates the namespace package itself: no source, submodules on demand."""
 
     @staticmethod
-    def create_module(spec: Any) -> None:
+    def create_module(spec: "Any") -> None:
         return None
 
     @staticmethod
-    def exec_module(module: ModuleType) -> None:
+    def exec_module(module: "ModuleType") -> None:
         name = module.__name__
-
-        def __getattr__(attribute: str) -> object:
-            """``import autogen; autogen.textutils`` imports the submodule."""
-            if not generatable(attribute):
-                raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
-            import importlib
-
-            return importlib.import_module(f"{name}.{attribute}")
-
-        module.__getattr__ = __getattr__  # type: ignore[method-assign]
+        module.__getattr__ = _getattr_hook(  # type: ignore[method-assign]
+            lambda attribute: _submodule(name, attribute)
+        )
 
 
 _CHECKED_HASH = (0b11).to_bytes(4, "little")  # pyc flags: hash-based, checked against the source
@@ -80,146 +82,202 @@ class StoredLoader(_external.SourceFileLoader):
             data = data[:4] + _CHECKED_HASH + digest + data[16:]
         super()._cache_bytecode(source_path, bytecode_path, data)  # type: ignore[misc]  # not in typeshed
 
-    def exec_module(self, module: ModuleType) -> None:
+    def exec_module(self, module: "ModuleType") -> None:
         if os.path.exists(self.path):
             super().exec_module(module)
         if "__getattr__" not in module.__dict__:
-            module.__getattr__ = _missing_name_hook(module.__name__)  # type: ignore[method-assign]
+            name = module.__name__
+            module.__getattr__ = _getattr_hook(  # type: ignore[method-assign]
+                lambda attribute: _generate(name, attribute)
+            )
 
 
-def generatable(name: str) -> bool:
-    """Only public names are generated: tools probe dunders and privates."""
-    return _nameable(name) and not name.startswith("_")
+def _getattr_hook(action: "Callable[[str], object]") -> "Callable[[str], object]":
+    """A namespace module's ``__getattr__``: ``action(name)``. An error of the hook, or Ctrl-C
+    while it waits, reaches the user with no frame of the library but this one (the frames
+    below say nothing the message does not); anything else, a bug included, keeps its whole
+    traceback."""
 
-
-def _nameable(name: str) -> bool:
-    """An identifier that is not a keyword: what an import statement can name."""
-    import keyword  # not loaded at start-up; only misses get here
-
-    return name.isidentifier() and not keyword.iskeyword(name)
-
-
-def stored_file(store_dir: str, module_name: str) -> str:
-    """``autogen.a.b`` lives at ``<store>/a/b.py`` (the store's layout, in one place)."""
-    return os.path.join(store_dir, *module_name.split(".")[1:]) + ".py"
-
-
-def _missing_name_hook(module_name: str) -> Any:
     def __getattr__(name: str) -> object:
-        """Generate ``name`` on first use (see autogen_hook._pipeline)."""
-        public = generatable(name)
-        if not public:
-            _refuse_if_imported(module_name, name)
-        if not public or FINDER not in sys.meta_path:  # uninstall() ends generation
-            raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
-        from ._pipeline import provide
-
-        return provide(module_name, name)
+        try:
+            return action(name)
+        except BaseException as exc:
+            if _for_the_user(exc):
+                raise exc.with_traceback(None) from None
+            raise
 
     return __getattr__
 
 
-def _refuse_if_imported(module_name: str, name: str) -> None:
-    """``from autogen.x import _helper`` deserves a reason; ``hasattr`` probes do not."""
+def _for_the_user(exc: BaseException) -> bool:
+    """The hook's own errors and answers, and Ctrl-C."""
+    if isinstance(exc, KeyboardInterrupt) or getattr(exc, "_autogen_hook", False):
+        return True
+    from ._errors import AutogenHookError  # only on an error: the warm path imports nothing new
+
+    return isinstance(exc, AutogenHookError)
+
+
+def _submodule(package: str, attribute: str) -> object:
+    """``import autogen; autogen.textutils`` imports the submodule."""
+    if not generatable(attribute):
+        raise _missing(sys.modules[package], attribute)
+    import importlib
+
+    return importlib.import_module(f"{package}.{attribute}")
+
+
+def _generate(module_name: str, name: str) -> object:
+    """The value of ``name`` in the namespace module, generated (and stored) if need be.
+
+    The names of the import statement being executed, if any, are generated together,
+    and an error is raised for them; an attribute access that finds nothing (``hasattr``,
+    ``getattr(m, n, default)``) gets an AttributeError saying why.
+    """
     from ._request import names_from_statement
 
+    module = sys.modules[module_name]
     frame = caller_frame()
-    if frame is not None and name in names_from_statement(frame, module_name):
-        from ._errors import InvalidNameError
+    statement = names_from_statement(frame, module_name) if frame is not None else ()
+    if not generatable(name):
+        if name in statement:  # from autogen.x import _helper deserves a reason; probes do not
+            from ._errors import InvalidNameError
+            from ._names import name_problem
 
-        raise InvalidNameError(
-            f"cannot generate {module_name}.{name}: names starting with an underscore are never "
-            "generated (tools probe such names on every module). Import a public name, or "
-            f"define {name} yourself in the stored module.",
-            module=module_name,
-        )
+            raise InvalidNameError(str(name_problem(module_name, name)), module=module_name)
+        raise _missing(module, name)
+    if FINDER not in sys.meta_path:  # uninstall() ends generation
+        raise _missing(module, name)
+    from ._errors import NotGeneratedError
+    from ._pipeline import provide
+
+    try:
+        path = provide(module_name, name, statement, FINDER.settings_for(module_name), frame)
+    except NotGeneratedError as exc:
+        if name in statement:
+            raise
+        raise _missing(module, name, str(exc)) from None
+    _exec_stored(module, path)
+    try:
+        return module.__dict__[name]
+    except KeyError:
+        raise _missing(module, name) from None
+
+
+def _missing(module: "ModuleType", name: str, message: str = "") -> AttributeError:
+    """The AttributeError for ``module.name``, marked as the hook's own answer."""
+    message = message or f"module {module.__name__!r} has no attribute {name!r}"
+    error = AttributeError(message, name=name, obj=module)
+    error._autogen_hook = True  # type: ignore[attr-defined]
+    return error
+
+
+def _exec_stored(module: "ModuleType", path: str) -> None:
+    """Run the stored file in the existing module object, with the loader imports use."""
+    import importlib.util
+
+    module.__file__ = path
+    module.__cached__ = importlib.util.cache_from_source(path)  # type: ignore[attr-defined]
+    if module.__spec__ is not None:
+        module.__spec__.origin = path
+        module.__spec__.has_location = True
+    StoredLoader(module.__name__, path).exec_module(module)
 
 
 class HookFinder:
-    """Answers for the namespace; returns None at once for everything else."""
+    """Answers for the namespace; returns None at once for everything else.
 
-    def __init__(self) -> None:
-        self.overrides: dict[str, object] = {}
-        self.projects: dict[str, str] = {}  # module -> root of the project it was imported for
-        self._warned: set[str] = set()
+    What it learns (the project each module was imported for, the namespaces it
+    warned about) and the install() settings it serves with live on ``STATE``.
+    """
 
     def find_spec(
-        self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
-    ) -> Any:
+        self, name: str, path: "Sequence[str] | None" = None, target: "ModuleType | None" = None
+    ) -> "Any":
+        try:
+            return self._find_spec(name)
+        except ImportError as exc:  # a bad setting or name: the message says it all
+            if _for_the_user(exc):
+                raise exc.with_traceback(None) from None
+            raise
+
+    def _find_spec(self, name: str) -> "Any":
         top, dot, _ = name.partition(".")
         if dot:
             return self._submodule_spec(name, top)
         project = _settings.project_root_of(caller_dir())
-        if not self._serves(name, project):
+        if not _serves(name, project):
             return None
-        self.projects[name] = project
+        STATE.projects[name] = project
         # a loader by protocol: subclassing importlib.abc.Loader would import importlib.abc here
         return _bootstrap.ModuleSpec(name, _RootLoader, is_package=True)  # type: ignore[arg-type]
-
-    def _serves(self, top: str, project: str) -> bool:
-        """Whether ``top`` is the project's namespace. A bad setting is raised only for an import
-        that could be ours: ``import subprocess`` (which probes for msvcrt) must not fail on it."""
-        try:
-            return _settings.namespace_of(project, self.overrides) == top
-        except ValueError:  # SettingsError
-            if top in _settings.possible_namespaces(project, self.overrides):
-                raise
-            return False
 
     def settings_for(self, module_name: str) -> _settings.Settings:
         """Validated settings of the project ``module_name`` was imported for."""
         try:
-            return _settings.resolve(self.projects[module_name], self.overrides)
+            return _settings.resolve(STATE.projects[module_name], STATE.overrides)
         except ImportError as exc:  # SettingsError: say which import it spoiled
             exc.name = exc.name or module_name
             raise
 
-    def _submodule_spec(self, name: str, top: str) -> Any:
+    def _submodule_spec(self, name: str, top: str) -> "Any":
         root = sys.modules.get(top)
         if root is None or getattr(root.__spec__, "loader", None) is not _RootLoader:
-            self._warn_if_shadowed(top)
+            _warn_if_shadowed(top)
             return None
-        if top not in self.projects:
+        if top not in STATE.projects:
             return None
-        self.projects[name] = self._project_of(name, top)
+        STATE.projects[name] = _project_of(name, top)
         settings = self.settings_for(name)
         if settings.disable:
             return None
-        parts = name.split(".")[1:]
-        if not all(_nameable(part) for part in parts):
-            from ._errors import InvalidNameError
+        path = stored_file(settings.store_dir, name) if identifiers(name) else ""  # in the store
+        stored = bool(path) and os.path.exists(path)
+        if not stored:  # only a name an import can ask for is generated (checked for keywords
+            problem = unimportable(name)  # here: the warm path does not import keyword)
+            if problem is not None:
+                from ._errors import InvalidNameError
 
-            raise InvalidNameError(
-                f"cannot generate {name!r}: every part of a generated module's name must be a "
-                "Python identifier (letters, digits, underscores) and not a keyword, so that it "
-                "can be imported.",
-                module=name,
-            )
-        path = stored_file(settings.store_dir, name)
-        stored = os.path.exists(path)
-        if not stored and any(part.startswith("_") for part in parts):
-            return None  # private modules are never generated (tools probe __main__, _version)
-        spec = _bootstrap.ModuleSpec(
-            name, StoredLoader(name, path), origin=path, is_package=True
-        )
+                raise InvalidNameError(problem, module=name)
+            if private(name):
+                return None  # never generated: tools probe __main__, _version
+        # without a file yet, the origin (and so the module's repr) says so instead of naming one
+        origin = path if stored else _UNSTORED
+        spec = _bootstrap.ModuleSpec(name, StoredLoader(name, path), origin=origin, is_package=True)
         spec.has_location = stored
         return spec
 
-    def _project_of(self, name: str, top: str) -> str:
-        """The importing file's project if it serves this namespace too, else the parent
-        package's: a process may import generated modules for several projects."""
-        project = _settings.project_root_of(caller_dir())
-        if self._serves(top, project):
-            return project
-        return self.projects[name.rpartition(".")[0]]
 
-    def _warn_if_shadowed(self, top: str) -> None:
-        """A real package owns our namespace name: stay out of its way, and say so once."""
-        if top in self._warned:
-            return
-        if self._serves(top, _settings.project_root_of(caller_dir())):
-            self._warned.add(top)
-            warn_shadowed(top)
+_UNSTORED = "autogen-hook: nothing stored yet, names are generated on use"
+
+
+def _serves(top: str, project: str) -> bool:
+    """Whether ``top`` is the project's namespace. A bad setting is raised only for an import
+    that could be ours: ``import subprocess`` (which probes for msvcrt) must not fail on it."""
+    try:
+        return _settings.namespace_of(project, STATE.overrides) == top
+    except ValueError:  # SettingsError
+        if top in _settings.possible_namespaces(project, STATE.overrides):
+            raise
+        return False
+
+
+def _project_of(name: str, top: str) -> str:
+    """The importing file's project if it serves this namespace too, else the parent
+    package's: a process may import generated modules for several projects."""
+    project = _settings.project_root_of(caller_dir())
+    if _serves(top, project):
+        return project
+    return STATE.projects[name.rpartition(".")[0]]
+
+
+def _warn_if_shadowed(top: str) -> None:
+    """A real package owns our namespace name: stay out of its way, and say so once."""
+    if top in STATE.warned:
+        return
+    if _serves(top, _settings.project_root_of(caller_dir())):
+        STATE.warned.add(top)
+        warn_shadowed(top)
 
 
 def warn_shadowed(namespace: str) -> None:
@@ -245,59 +303,6 @@ def warn_shadowed(namespace: str) -> None:
         module=frame.f_globals.get("__name__"),
         registry=frame.f_globals.setdefault("__warningregistry__", {}),
     )
-
-
-_HERE = os.path.dirname(__file__)
-_SKIPPED = tuple(  # not the caller: importlib, this package, the standard library, installed
-    dict.fromkeys(  # packages; not all of sys.prefix, where projects live too (/usr/src/app)
-        [
-            "<frozen ",
-            _HERE + os.sep,
-            os.path.join(os.path.dirname(os.__file__), ""),
-            *(
-                os.path.join(p, "")
-                for p in sys.path
-                if os.path.basename(p) in ("site-packages", "dist-packages")
-            ),
-        ]
-    )
-)
-
-
-def caller_frame() -> Any:
-    """The frame of the user code that started this import or attribute access.
-
-    Frames of importlib, of this package and of installed libraries (the
-    standard library, site-packages) are skipped, so an import driven by
-    library code (mock.patch, an asyncio task) is attributed to the code that
-    called the library. None if there is no such frame.
-    """
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None and (
-        frame.f_code.co_filename.startswith(_SKIPPED) or _is_boot(frame.f_code)
-    ):
-        frame = frame.f_back
-    return frame
-
-
-def _is_boot(code: CodeType) -> bool:
-    """The stand-in finder autogen_hook.pth defines with exec (compiling it under a filename of
-    its own would add a quarter to the instructions of an interpreter's start-up)."""
-    return code.co_name == "find_spec" and code.co_filename == "<string>"
-
-
-def caller_dir() -> str:
-    """Directory of the importing file. Without one: the main script's (a multiprocessing
-    child unpickling a generated function runs the parent's script as ``__main__``), else
-    the cwd (a REPL, ``python -c``)."""
-    frame = caller_frame()
-    filename = frame.f_code.co_filename if frame is not None else ""
-    if not filename or filename.startswith("<"):
-        main = getattr(sys.modules.get("__main__"), "__file__", None) or ""
-        filename = "" if main.startswith(_SKIPPED) else main  # 3.13's REPL: _pyrepl/__main__.py
-    if filename and not filename.startswith("<"):
-        return os.path.dirname(os.path.abspath(filename))
-    return os.getcwd()
 
 
 FINDER = HookFinder()
@@ -328,18 +333,18 @@ class Installation:
 
     def uninstall(self) -> None:
         """Undo this install(): restore earlier settings; remove the finder if it was absent."""
-        FINDER.overrides = dict(self._previous)
+        STATE.overrides = dict(self._previous)
         if not self._was_installed:
             uninstall()
 
-    def __enter__(self) -> Installation:
+    def __enter__(self) -> "Installation":
         return self
 
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
-        tb: TracebackType | None,
+        tb: "TracebackType | None",
     ) -> None:
         self.uninstall()
 
@@ -352,13 +357,13 @@ def install(**settings: object) -> Installation:
     _settings.check_overrides(settings)
     if "provider" in settings or "routes" in settings:  # a typo fails where it was written
         _check_providers(settings)
-    previous = dict(FINDER.overrides)
+    previous = dict(STATE.overrides)
     was_installed = FINDER in sys.meta_path
-    FINDER.overrides.update(settings)
+    STATE.overrides.update(settings)
     install_finder()
-    namespace = _settings.namespace_of(_settings.project_root_of(caller_dir()), FINDER.overrides)
-    if namespace and namespace not in FINDER._warned and _owned_elsewhere(namespace):
-        FINDER._warned.add(namespace)
+    namespace = _settings.namespace_of(_settings.project_root_of(caller_dir()), STATE.overrides)
+    if namespace and namespace not in STATE.warned and _owned_elsewhere(namespace):
+        STATE.warned.add(namespace)
         warn_shadowed(namespace)
     return Installation(previous, was_installed)
 
@@ -384,20 +389,20 @@ def _owned_elsewhere(namespace: str) -> bool:
 def uninstall() -> None:
     """Remove the finder and forget install() settings; safe to call twice."""
     sys.meta_path[:] = [f for f in sys.meta_path if f is not FINDER and type(f).__name__ != _BOOT]
-    FINDER.overrides = {}
+    STATE.overrides = {}
 
 
-def describe(module: str, description: str | None = None, *, examples: Sequence[str] = ()) -> None:
+def describe(module: str, description: "str | None" = None, *, examples: "Sequence[str]" = ()) -> None:
     """Tell the model what ``module`` is for, and what it must do: ``examples`` (expressions
     such as ``"slugify('A B') == 'a-b'"``, or doctest lines) are added to the module's, and
     every generation or extension of it must pass them before it is stored."""
     if description is not None:
-        descriptions = dict(FINDER.overrides.get("descriptions") or {})  # type: ignore[call-overload]
+        descriptions = dict(STATE.overrides.get("descriptions") or {})  # type: ignore[call-overload]
         descriptions[module] = description
-        FINDER.overrides["descriptions"] = descriptions
+        STATE.overrides["descriptions"] = descriptions
     if examples:
         listed = examples if isinstance(examples, str) else list(examples)
         given = _settings.FIELDS["examples"][0]({module: listed}, "describe(examples=...)")
-        table = dict(FINDER.overrides.get("examples") or {})  # type: ignore[call-overload]
+        table = dict(STATE.overrides.get("examples") or {})  # type: ignore[call-overload]
         table[module] = (*table.get(module, ()), *given[module])
-        FINDER.overrides["examples"] = table
+        STATE.overrides["examples"] = table

@@ -18,10 +18,10 @@ import importlib.metadata
 import os
 import re
 import sys
-from functools import lru_cache
 
 from ._errors import SettingsError
 from ._settings import Settings
+from ._state import cached
 from ._validate import Grants
 from ._validate._capabilities import CAPABILITIES
 
@@ -94,7 +94,7 @@ def declared_packages(project_root: str) -> tuple[str, ...]:
     return _declared(path, stat.st_mtime_ns, stat.st_size)
 
 
-@lru_cache(maxsize=32)
+@cached(maxsize=32)
 def _declared(path: str, mtime: int, size: int) -> tuple[str, ...]:
     if sys.version_info >= (3, 11):
         import tomllib
@@ -130,7 +130,7 @@ def _normalise(distribution: str) -> str:
     return re.sub(r"[-_.]+", "-", distribution).lower()
 
 
-@lru_cache(maxsize=1)
+@cached(maxsize=1)
 def _import_names() -> dict[str, list[str]]:
     """Top-level import name -> the installed distributions that provide it."""
     return {k: list(v) for k, v in importlib.metadata.packages_distributions().items()}

@@ -1,44 +1,35 @@
 """Generation: request -> context -> prompt -> provider -> validate (retry) -> store.
 
-``provide`` is the synchronous entry from a namespace module's ``__getattr__``;
-``ensure`` is the coroutine that does the work, on the background loop (generate()
-and agenerate() call it too).
-Everything here is the cold path and may import what it needs.
+``provide`` is the synchronous entry from a namespace module's ``__getattr__`` (the
+finder hands it the statement, the settings and the caller's frame); ``ensure`` is
+the coroutine that does the work, on the background loop (generate() and agenerate()
+call it too). Everything here is the cold path and may import what it needs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import sys
-import threading
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from collections.abc import Awaitable
-from types import ModuleType
+from types import FrameType
 from typing import TypeVar
 
 from . import _progress, _runtime, providers
-from ._errors import (
-    AutogenHookError,
-    GenerationCycleError,
-    NotGeneratedError,
-    ProviderError,
-    ValidationFailedError,
-)
-from ._finder import FINDER, StoredLoader, caller_frame, generatable
+from ._errors import GenerationCycleError, NotGeneratedError, ProviderError, ValidationFailedError
 from ._grants import grants_for, packages_for
+from ._names import generatable
 from ._prompt import build_messages, digest, retry_messages
+from ._request import Request, caller_site
+from ._resilience import ask, check_ready, provider_chain
 from ._result import GenerationResult
-from ._request import Request, caller_site, names_from_statement
-from ._resilience import ask, provider_chain
 from ._settings import Settings
 from ._spec_sources import gather
+from ._state import STATE
 from ._store import Store, header, source_hash, strip_header
-from ._validate import Problem, Spec, defined_names, validate
+from ._validate import Grants, Problem, Spec, defined_names, validate
 from ._validate._examples import Example
 from .context import Context, collect
 from .context._redact import SecretsNotKept, redact, restore
@@ -48,20 +39,24 @@ from .providers import _anthropic, _codegen, _openai  # noqa: F401 - imported he
 
 
 T = TypeVar("T")
-_active = threading.local()
 log = logging.getLogger("autogen_hook")
 
 
-def provide(module_name: str, name: str) -> object:
-    """Generate ``name`` in ``module_name`` (with its import-statement siblings) and return it."""
-    module = sys.modules[module_name]
-    frame = caller_frame()
-    statement = names_from_statement(frame, module_name) if frame is not None else ()
+def provide(
+    module_name: str,
+    name: str,
+    statement: tuple[str, ...],
+    settings: Settings,
+    frame: FrameType | None,
+) -> str:
+    """Generate ``name`` in ``module_name`` with its siblings in the import ``statement`` being
+    executed by ``frame`` (the caller); return the stored file's path."""
     names = tuple(dict.fromkeys(n for n in (*statement, name) if generatable(n)))
-    settings = FINDER.settings_for(module_name)
     site = caller_site(frame)
     if site is not None and not site.statement and statement:  # python -c: no source to quote
         site = replace(site, statement=f"from {module_name} import {', '.join(statement)}")
+    if site is not None:
+        site = replace(site, imports=bool(statement))  # else the line uses the module's attribute
     request = Request(
         module=module_name,
         names=names,
@@ -69,20 +64,7 @@ def provide(module_name: str, name: str) -> object:
         caller=site,
     )
     with _cycle_guard(module_name):
-        try:
-            result = _runtime.run(ensure(request, settings))
-        except NotGeneratedError as exc:
-            if name in statement:
-                raise exc.with_traceback(None) from None
-            # an attribute access, not an import: hasattr() and getattr(m, n, default) work offline
-            raise AttributeError(str(exc), name=name, obj=module) from None
-        except AutogenHookError as exc:  # the message says it all; drop the event-loop frames
-            raise exc.with_traceback(None) from None
-    _exec_stored(module, result.path)
-    try:
-        return module.__dict__[name]
-    except KeyError:
-        raise AttributeError(f"module {module_name!r} has no attribute {name!r}") from None
+        return _runtime.run(ensure(request, settings)).path
 
 
 class _cycle_guard:
@@ -90,7 +72,7 @@ class _cycle_guard:
 
     def __init__(self, module: str) -> None:
         self.module = module
-        self.active: set[str] = _active.__dict__.setdefault("modules", set())
+        self.active: set[str] = STATE.generating.__dict__.setdefault("modules", set())
 
     def __enter__(self) -> None:
         if self.module in self.active:
@@ -105,49 +87,49 @@ class _cycle_guard:
         self.active.discard(self.module)
 
 
-def _exec_stored(module: ModuleType, path: str) -> None:
-    """Run the stored file in the existing module object, with the loader imports use."""
-    import importlib.util
-
-    module.__file__ = path
-    module.__cached__ = importlib.util.cache_from_source(path)  # type: ignore[attr-defined]
-    if module.__spec__ is not None:
-        module.__spec__.origin = path
-        module.__spec__.has_location = True
-    StoredLoader(module.__name__, path).exec_module(module)
-
-
 async def ensure(
     request: Request, settings: Settings, chain: tuple[str, ...] | None = None
 ) -> GenerationResult:
     """Make sure the store holds ``request.names`` in ``request.module``; generate what is missing.
 
-    ``chain`` overrides the providers the settings route this module to.
+    ``chain`` overrides the providers the settings route this module to. Nothing is written
+    (no lock file, no index) before the grants, the providers and their credentials are
+    known to be usable: a run that fails on them leaves the project as it was.
     """
     started = time.perf_counter()
     store = Store(settings.store_dir)
-    # offline writes nothing, not even a lock file: a read-only checkout must work
-    async with contextlib.nullcontext() if settings.offline else store.lock(request.module):
-        existing = store.read(request.module)
-        have = defined_names(existing)
-        missing = tuple(n for n in request.names if n not in have)
-        path = store.path(request.module)
+    path = store.path(request.module)
+    existing = store.read(request.module)
+    missing = _unstored(existing, request.names)
+    if existing is not None and not missing:
+        return await asyncio.to_thread(_stored_result, store, request, path, existing, started)
+    if settings.offline:
+        raise _not_generated(request.module, missing, path)
+    chain = chain or provider_chain(request.module, settings)
+    grants = grants_for(request.module, settings)
+    check_ready(chain)
+    async with store.lock(request.module):
+        existing = store.read(request.module)  # another process may have stored it meanwhile
+        missing = _unstored(existing, request.names)
         if existing is not None and not missing:
             return await asyncio.to_thread(_stored_result, store, request, path, existing, started)
-        if settings.offline:
-            raise _not_generated(request.module, missing, path)
         generating = replace(
             request, names=missing, existing_source=strip_header(existing) if existing else None
         )
         job = _progress.start(request.module, settings.progress)
         try:
-            generation = _Generation(
-                generating, settings, store, have, chain or provider_chain(request.module, settings), job
-            )
+            kept = defined_names(existing)
+            generation = _Generation(generating, settings, store, kept, chain, grants, job)
             return replace(await generation.run(started), names=request.names)
         finally:
             if job is not None:
                 job.finish()
+
+
+def _unstored(source: str | None, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``names`` that ``source`` (the stored module, if any) does not define."""
+    have = defined_names(source)
+    return tuple(n for n in names if n not in have)
 
 
 def _stored_result(
@@ -187,19 +169,19 @@ class _Generation:
     store: Store
     kept: set[str]
     chain: tuple[str, ...]
+    grants: Grants
     job: _progress.Job | None
     timings: dict[str, float] = field(default_factory=lambda: dict(_NOT_RUN))
     usage: Usage = field(default_factory=Usage)
     problems: list[str] = field(default_factory=list)
 
     async def run(self, started: float) -> GenerationResult:
-        grants = grants_for(self.request.module, self.settings)
         # an example that is the user's error fails here, before any model is asked
         behaviour = await asyncio.to_thread(gather, self.request, self.settings, self.store, self.kept)
         context = await self._timed("context", _collect(self.request, self.settings))
         context = replace(context, packages=packages_for(self.request.module, self.settings))
         examples = [redact(e.text) for e in behaviour.shown]
-        messages = build_messages(context, self.settings.namespace, grants, examples)
+        messages = build_messages(context, self.settings.namespace, self.grants, examples)
         conversation = messages
         spec = Spec(
             module=self.request.module,
@@ -207,7 +189,7 @@ class _Generation:
             kept=frozenset(self.kept),
             filename=self.store.path(self.request.module),
             namespace=self.request.module.split(".")[0],
-            grants=grants,
+            grants=self.grants,
             behaviour=behaviour,
         )
         for attempt in range(1, self.settings.max_attempts + 1):
@@ -329,9 +311,6 @@ def _with_secrets(source: str, existing: str | None) -> str:
         raise Problem(str(exc)) from None
 
 
-_context_locks: dict[str, asyncio.Lock] = {}
-
-
 async def _collect(request: Request, settings: Settings) -> Context:
     """Context in a worker thread, one project at a time.
 
@@ -340,12 +319,9 @@ async def _collect(request: Request, settings: Settings) -> Context:
     with threads that only wait for it.
     """
     asked_at = time.monotonic()
-    lock = _context_locks.setdefault(settings.project_root, asyncio.Lock())
+    lock = STATE.context_locks.setdefault(settings.project_root, asyncio.Lock())
     async with lock:
         return await asyncio.to_thread(collect, request, settings, asked_at)
-
-
-os.register_at_fork(after_in_child=_context_locks.clear)  # the locks belong to the parent's loop
 
 
 def _not_generated(module: str, missing: tuple[str, ...], path: str) -> NotGeneratedError:

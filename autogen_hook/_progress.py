@@ -6,7 +6,7 @@ in CI (``CI`` set), with ``TERM=dumb``, or when the ``progress`` setting is off.
 An agent run's page is also printed once on a line of its own, since the
 status line may be too narrow for it; the package's log records clear the line
 before they are written, so they never run into it. Everything here runs on the
-background event loop.
+background event loop, but for ``close()`` (``STATE.close``), which may come from any thread.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from ._state import STATE
 from .providers import Progress
 
 _REFRESH = 0.2  # seconds between redraws of the elapsed time
@@ -85,7 +86,8 @@ class StatusLine:
         return job
 
     def remove(self, job: Job) -> None:
-        self.jobs.remove(job)
+        if job in self.jobs:  # close() may have dropped it
+            self.jobs.remove(job)
         if not self.jobs:
             if self._ticker is not None:
                 self._ticker.cancel()
@@ -103,6 +105,11 @@ class StatusLine:
         """Wipe the line so that other output starts at the left margin; the ticker redraws it."""
         if self.jobs:
             self._write("")
+
+    def close(self) -> None:
+        """Wipe the line for good: no job is drawn any more."""
+        self.clear()
+        self.jobs = []
 
     def draw(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -136,25 +143,25 @@ class StatusLine:
             pass  # a closed or broken stderr must not fail generation
 
 
-_line: StatusLine | None = None
-
-
 class _ClearLineFirst(logging.Filter):
     """Runs before each of the package's log records is written: the record gets a clean line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if _line is not None:
-            _line.clear()
+        line: StatusLine | None = STATE.status_line
+        if line is not None:
+            line.clear()
         return True
 
 
 def start(module: str, enabled: bool) -> Job | None:
-    """A job on the process's status line, or None when no line should be shown."""
-    global _line
+    """A job on the process's status line (``STATE.status_line``), or None when no line
+    should be shown."""
     if not wanted(enabled):
         return None
-    if _line is None or _line.stream is not sys.stderr:
-        if _line is None:
-            logging.getLogger("autogen_hook").addFilter(_ClearLineFirst())
-        _line = StatusLine(sys.stderr)
-    return _line.start(module)
+    line: StatusLine | None = STATE.status_line
+    if line is None or line.stream is not sys.stderr:
+        logger = logging.getLogger("autogen_hook")
+        if not any(isinstance(f, _ClearLineFirst) for f in logger.filters):
+            logger.addFilter(_ClearLineFirst())
+        line = STATE.status_line = StatusLine(sys.stderr)
+    return line.start(module)

@@ -90,9 +90,9 @@ def _request_text(context: Context, examples: Sequence[str]) -> str:
         parts.append(f"What the module is for:\n{request.description.strip()}")
     caller = request.caller
     if caller is not None and caller.statement:
+        what = "The importing statement" if caller.imports else "The line that uses the module"
         parts.append(
-            f"The importing statement ({context.caller_name}, line {caller.lineno}):\n"
-            + _indent(caller.statement)
+            f"{what} ({context.caller_name}, line {caller.lineno}):\n" + _indent(caller.statement)
         )
     parts += context.sections()
     if request.extra_context:

@@ -11,9 +11,10 @@ from dataclasses import dataclass, replace
 
 from . import _runtime
 from ._errors import NotGeneratedError
-from ._finder import FINDER, caller_dir
+from ._finder import caller_dir
 from ._grants import grants_for
 from ._settings import project_root_of, resolve
+from ._state import STATE
 from ._spec_sources import module_examples
 from ._store import Store
 from ._validate import Problem, defined_names
@@ -41,7 +42,7 @@ def check_examples(module: str, project: str | None = None) -> ExampleCheck:
     """Run ``module``'s recorded and configured examples against its stored source, in the
     sandbox. ``project``: the project's root (default: the caller's). NotGeneratedError if
     the store has no such module; ExampleError for an example that is the user's error."""
-    settings = resolve(project or project_root_of(caller_dir()), FINDER.overrides)
+    settings = resolve(project or project_root_of(caller_dir()), STATE.overrides)
     store = Store(settings.store_dir)
     source = store.read(module)
     path = store.path(module)

@@ -19,8 +19,9 @@ class CallerSite:
 
     filename: str  # a path, or "<stdin>" / "<string>" where there is no file
     lineno: int
-    statement: str  # the import statement (or the line that used the missing name)
+    statement: str  # the import statement, or the line that used the missing name
     source: str | None = None  # the caller's whole source, when it can be read
+    imports: bool = True  # False: ``statement`` uses the name as an attribute of the module
 
 
 @dataclass(frozen=True)

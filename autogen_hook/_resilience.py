@@ -11,8 +11,9 @@
     fallback     a provider that is down (or whose circuit is open) hands over to the
                  next one in the chain
 
-All state lives on the background event loop (see _runtime) and is per process;
-every schedule reads ``clock``, which tests replace.
+The breakers, rate limiters and the gate are the process's (``STATE``) and are used
+on the background event loop (see _runtime); every schedule reads :func:`clock`, which
+tests inject as ``STATE.clock``.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ from dataclasses import dataclass, replace
 from . import providers
 from ._errors import ProviderError, ProviderUnavailableError
 from ._settings import Settings
+from ._state import STATE
 from .providers import Completion, CompletionRequest, ProgressCallback
-from .providers._ratelimit import MONOTONIC, Clock, SlidingWindow
+from .providers._ratelimit import SlidingWindow, clock, window
 
 MAX_RETRY_AFTER = 60.0  # a server asking for longer gets this much, then we try again
 MAX_BUDGET = 600.0  # seconds: the retry budget's cap, unless one timeout is longer
 BACKOFF_BASE, BACKOFF_CAP = 0.5, 20.0  # seconds: the n-th wait is random in [0, base * 2^(n-1)]
-clock: Clock = MONOTONIC
 _log = logging.getLogger("autogen_hook")
 
 
@@ -51,6 +52,16 @@ def provider_chain(module: str, settings: Settings) -> tuple[str, ...]:
         chain, where = settings.provider, settings.sources.get("provider", "provider (default)")
     providers.check(chain, where)
     return chain
+
+
+def check_ready(chain: tuple[str, ...]) -> None:
+    """Raise the error each provider of ``chain`` would meet before sending anything (a bad
+    base URL, a missing credential), so that nothing is written for a run that cannot ask."""
+    for entry in chain:
+        provider = providers.get(entry.partition(":")[0])
+        ready = getattr(provider, "check", None)  # optional: third-party providers may lack it
+        if ready is not None:
+            ready()
 
 
 async def ask(
@@ -88,10 +99,13 @@ async def _ask_one(
     name: str, request: CompletionRequest, settings: Settings, progress: ProgressCallback | None
 ) -> Completion:
     provider = providers.get(name)
-    breaker = _breakers.setdefault(name, _Breaker())
+    breaker: _Breaker = STATE.breakers.setdefault(name, _Breaker())
     breaker.admit(name, settings.breaker_cooldown, request.module)
+    if STATE.gate is None:
+        STATE.gate = _Gate()
+    gate: _Gate = STATE.gate
     try:
-        async with _gate.hold(settings.concurrency):
+        async with gate.hold(settings.concurrency):
             completion = await _with_retries(provider, request, settings, progress)
     except ProviderError as exc:
         breaker.record(success=False, outage=_is_outage(exc), threshold=settings.breaker_threshold)
@@ -122,9 +136,9 @@ async def _with_retries(
     budget = retry_budget(request.timeout, settings.retries)
     if limiter is not None:
         await limiter.wait()
-    ends = clock.now() + budget
+    ends = clock().now() + budget
     for attempt in range(1, tries + 1):
-        timeout = request.timeout if attempt == 1 else min(request.timeout, ends - clock.now())
+        timeout = request.timeout if attempt == 1 else min(request.timeout, ends - clock().now())
         try:
             return await _complete(provider, replace(request, timeout=timeout), progress)
         except ProviderError as exc:
@@ -145,10 +159,10 @@ async def _with_retries(
 
 async def _pause(delay: float, limiter: SlidingWindow | None, ends: float) -> bool:
     """Wait ``delay`` and then for the rate limit; False at once if that would pass ``ends``."""
-    if clock.now() + delay >= ends:
+    if clock().now() + delay >= ends:
         return False
-    await clock.sleep(delay)
-    return limiter is None or await limiter.wait(within=ends - clock.now())
+    await clock().sleep(delay)
+    return limiter is None or await limiter.wait(within=ends - clock().now())
 
 
 def _delay(exc: ProviderError, attempt: int) -> float:
@@ -162,10 +176,7 @@ def _limiter(name: str, rate: float) -> SlidingWindow | None:
     """The provider's window for ``rate`` requests a minute (a new one if the setting changed)."""
     if rate <= 0:
         return None
-    window = _limiters.get(name)
-    if window is None or window.period != 60.0 / rate:
-        window = _limiters[name] = SlidingWindow(1, 60.0 / rate, clock)
-    return window
+    return window(("rate-limit", name), 1, 60.0 / rate)
 
 
 async def _complete(
@@ -203,7 +214,7 @@ class _Breaker:
     def admit(self, name: str, cooldown: float, module: str) -> None:
         if self.opened_at is None:
             return
-        remaining = self.opened_at + cooldown - clock.now()
+        remaining = self.opened_at + cooldown - clock().now()
         if remaining > 0 or self.trial_running:
             when = (
                 f"not asked again for {remaining:.0f} s (breaker-cooldown)"
@@ -226,7 +237,7 @@ class _Breaker:
             return
         self.failures += 1
         if self.failures >= threshold:
-            self.opened_at = clock.now()
+            self.opened_at = clock().now()
 
 
 class _Gate:
@@ -249,15 +260,3 @@ class _Gate:
                 self._active -= 1
                 self._changed.notify_all()
 
-
-_breakers: dict[str, _Breaker] = {}
-_limiters: dict[str, SlidingWindow] = {}
-_gate = _Gate()
-
-
-def forget_state() -> None:
-    """Start afresh (a forked child has no event loop these primitives could belong to)."""
-    global _gate
-    _breakers.clear()
-    _limiters.clear()
-    _gate = _Gate()

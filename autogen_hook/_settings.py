@@ -1,17 +1,18 @@
 """Settings: defaults < ``[tool.autogen-hook]`` in pyproject.toml < ``AUTOGEN_HOOK_*`` < install().
 
 This module sits on the warm import path, so it uses only modules Python has
-already loaded at start-up (no typing, dataclasses, re or tomllib). The parsed
+already loaded at start-up (no typing, dataclasses, re or tomllib; no ``__future__``,
+so annotations naming typing-only imports are quoted). The parsed
 pyproject table is cached as marshal data in ``<project>/__pycache__`` keyed by
 the file's size and mtime, because importing tomllib alone costs more than a
 whole warm import.
 """
 
-from __future__ import annotations
-
 import marshal
 import os
 import sys
+
+from ._state import STATE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ _ROOT_MARKERS = ("pyproject.toml", ".git")
 _HUGE = 1e12  # above any sensible count or number of seconds; also keeps out inf
 
 
-def _fail(where: str, expected: str, value: object) -> NoReturn:
+def _fail(where: str, expected: str, value: object) -> "NoReturn":
     from ._errors import SettingsError
 
     raise SettingsError(f"{where}: expected {expected}, got {value!r}")
@@ -48,7 +49,7 @@ def _as_bool(value: object, where: str) -> bool:
     _fail(where, "true or false (1/0, yes/no, on/off)", value)
 
 
-def _as_number(value: object, where: str, kind: type, minimum: float) -> Any:
+def _as_number(value: object, where: str, kind: type, minimum: float) -> "Any":
     try:
         number = kind(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError, OverflowError):
@@ -60,11 +61,11 @@ def _as_number(value: object, where: str, kind: type, minimum: float) -> Any:
     return number
 
 
-def _as_int(minimum: int) -> Callable[[object, str], int]:
+def _as_int(minimum: int) -> "Callable[[object, str], int]":
     return lambda value, where: _as_number(value, where, int, minimum)
 
 
-def _as_float(minimum: float) -> Callable[[object, str], float]:
+def _as_float(minimum: float) -> "Callable[[object, str], float]":
     return lambda value, where: _as_number(value, where, float, minimum)
 
 
@@ -152,7 +153,7 @@ def _as_path(value: object, where: str) -> str | None:
 
 
 # name -> (parser, default, what it does). README's settings table mirrors this.
-FIELDS: dict[str, tuple[Callable[[object, str], Any], Any]] = {
+FIELDS: "dict[str, tuple[Callable[[object, str], Any], Any]]" = {
     "provider": (_as_provider, ("openai",)),
     "model": (_as_optional_str, None),
     "namespace": (_as_identifier, "autogen"),
@@ -221,7 +222,7 @@ class Settings:
         return f"Settings({fields})"
 
 
-def resolve(project_root: str, overrides: Mapping[str, object] | None = None) -> Settings:
+def resolve(project_root: str, overrides: "Mapping[str, object] | None" = None) -> Settings:
     """Build validated settings for ``project_root`` from every source, later winning."""
     settings = Settings()
     settings.project_root = project_root
@@ -241,7 +242,7 @@ def resolve(project_root: str, overrides: Mapping[str, object] | None = None) ->
     return settings
 
 
-def _layers(root: str, overrides: Mapping[str, object]) -> dict[str, list[tuple[str, Any, str]]]:
+def _layers(root: str, overrides: "Mapping[str, object]") -> "dict[str, list[tuple[str, Any, str]]]":
     """Every raw value per field as (where it came from, value, base dir for paths)."""
     layers: dict[str, list[tuple[str, Any, str]]] = {}
     for key, raw in pyproject_table(root).items():
@@ -260,7 +261,7 @@ def _layers(root: str, overrides: Mapping[str, object]) -> dict[str, list[tuple[
 
 
 def _known(
-    given: str, where: str, spell: Callable[[str], str], normal: Callable[[str], str] = str
+    given: str, where: str, spell: "Callable[[str], str]", normal: "Callable[[str], str]" = str
 ) -> str:
     """The setting ``given`` names, each setting spelt as ``where``'s source spells them
     (``spell``; ``normal`` folds other accepted spellings); else a SettingsError naming the
@@ -289,14 +290,14 @@ def _env_spelling(name: str) -> str:
     return ENV_PREFIX + name.upper()
 
 
-def check_overrides(overrides: Mapping[str, object]) -> None:
+def check_overrides(overrides: "Mapping[str, object]") -> None:
     """Validate install() keywords at once, so a typo fails where it was written."""
     for name, raw in overrides.items():
         where = f"install({name}=...)"
         FIELDS[_known(name, where, str)][0](raw, where)
 
 
-def namespace_of(project_root: str, overrides: Mapping[str, object]) -> str | None:
+def namespace_of(project_root: str, overrides: "Mapping[str, object]") -> str | None:
     """The namespace the hook serves for this project, or None while disabled.
 
     Cheaper than :func:`resolve`, which the finder cannot afford for every
@@ -316,7 +317,7 @@ def namespace_of(project_root: str, overrides: Mapping[str, object]) -> str | No
     return values.get("namespace", FIELDS["namespace"][1])  # type: ignore[return-value]
 
 
-def possible_namespaces(project_root: str, overrides: Mapping[str, object]) -> set[str]:
+def possible_namespaces(project_root: str, overrides: "Mapping[str, object]") -> set[str]:
     """Every name some source gives as the namespace, valid or not, and the default."""
     try:
         table = pyproject_table(project_root)
@@ -332,15 +333,13 @@ def _where(key: str, project_root: str) -> str:
     return f"{key} in {PYPROJECT_TABLE} of {os.path.join(project_root, 'pyproject.toml')}"
 
 
-_roots: dict[str, str] = {}
-
-
 def project_root_of(directory: str) -> str:
-    """Nearest ancestor of ``directory`` holding pyproject.toml or .git, else the cwd."""
-    found = _roots.get(directory)
+    """Nearest ancestor of ``directory`` (the importing file's, or the cwd in a REPL) holding
+    pyproject.toml or .git; without one, ``directory`` itself: a script uses the same store
+    from wherever it is run."""
+    found = STATE.roots.get(directory)
     if found is None:
-        found = _search_root(directory) or _search_root(os.getcwd()) or os.getcwd()
-        _roots[directory] = found
+        found = STATE.roots[directory] = _search_root(directory) or os.path.abspath(directory)
     return found
 
 
@@ -355,10 +354,7 @@ def _search_root(directory: str) -> str | None:
         current = parent
 
 
-_tables: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
-
-
-def pyproject_table(root: str) -> dict[str, Any]:
+def pyproject_table(root: str) -> "dict[str, Any]":
     """The ``[tool.autogen-hook]`` table of ``root``'s pyproject.toml ({} if none)."""
     path = os.path.join(root, "pyproject.toml")
     try:
@@ -366,14 +362,13 @@ def pyproject_table(root: str) -> dict[str, Any]:
     except OSError:
         return {}
     key = (stat.st_mtime_ns, stat.st_size)
-    memo = _tables.get(path)
+    memo = STATE.tables.get(path)
     if memo is None or memo[0] != key:
-        memo = (key, _read_table(path, key))
-        _tables[path] = memo
+        memo = STATE.tables[path] = (key, _read_table(path, key))
     return memo[1]
 
 
-def _read_table(path: str, key: tuple[int, int]) -> dict[str, Any]:
+def _read_table(path: str, key: tuple[int, int]) -> "dict[str, Any]":
     """Projects that never mention us get no cache file; the others one in their __pycache__."""
     try:
         with open(path, "rb") as f:
@@ -396,7 +391,7 @@ def _read_table(path: str, key: tuple[int, int]) -> dict[str, Any]:
     return table
 
 
-def _parse_table(path: str, data: bytes) -> dict[str, Any]:
+def _parse_table(path: str, data: bytes) -> "dict[str, Any]":
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
@@ -413,12 +408,11 @@ def _parse_table(path: str, data: bytes) -> dict[str, Any]:
     return table
 
 
-def _write_cache(cache: str, payload: tuple[int, tuple[int, int], dict[str, Any]]) -> None:
+def _write_cache(cache: str, payload: "tuple[int, tuple[int, int], dict[str, Any]]") -> None:
+    from ._atomic import write_atomic  # only when the pyproject changed
+
     try:
         os.makedirs(os.path.dirname(cache), exist_ok=True)
-        tmp = f"{cache}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            marshal.dump(payload, f)
-        os.replace(tmp, cache)
+        write_atomic(cache, marshal.dumps(payload))
     except (OSError, ValueError):
         pass  # the cache is an optimisation; a read-only project still works

@@ -10,7 +10,7 @@ Layout of a store directory (``<project>/.autogen`` by default)::
     .index/               the context engine's index of the project (a cache)
 
 Every write goes to a temporary file first and is moved into place with
-``os.replace``: a crash leaves the old state, never half a module.
+``os.replace`` (``_atomic``): a crash leaves the old state, never half a module.
 """
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ import hashlib
 import importlib.util
 import os
 import py_compile
-import secrets
 import sys
-import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
 import diskcache  # imported here: writes run in worker threads, where a first import could race
 
+from ._atomic import write_atomic
 from ._errors import StoreError
-from ._finder import stored_file
+from ._names import stored_file
+from ._state import STATE
 
 HEADER_PREFIX = "# autogen-hook:"
 _GITIGNORE = (
@@ -92,7 +92,7 @@ class Store:
         try:
             with open(self.path(module), encoding="utf-8") as f:
                 return f.read()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # not stored (yet), or no store at all
             return None
         except (OSError, UnicodeDecodeError) as exc:
             raise StoreError(
@@ -128,7 +128,7 @@ class Store:
         path = self.path(module)
         try:
             self._prepare(os.path.dirname(path))
-            _atomic_write(path, source)
+            write_atomic(path, source, durable=True)
         except OSError as exc:
             raise self._write_error(module, exc) from None
         _compile_bytecode(path)
@@ -148,10 +148,10 @@ class Store:
     def _metadata(self) -> diskcache.Cache:
         """The store's metadata cache, opened once per process (opening costs ~ms)."""
         directory = os.path.join(self.directory, ".meta")
-        with _caches_lock:
-            cache = _caches.get(directory)
+        with STATE.lock:
+            cache: diskcache.Cache | None = STATE.metadata.get(directory)
             if cache is None:
-                cache = _caches[directory] = diskcache.Cache(directory)
+                cache = STATE.metadata[directory] = diskcache.Cache(directory)
         return cache
 
     def _prepare(self, directory: str) -> None:
@@ -159,7 +159,7 @@ class Store:
         os.makedirs(directory, exist_ok=True)
         gitignore = os.path.join(self.directory, ".gitignore")
         if not os.path.exists(gitignore):
-            _atomic_write(gitignore, _GITIGNORE)
+            write_atomic(gitignore, _GITIGNORE)
 
     def _write_error(self, module: str, exc: OSError) -> StoreError:
         return StoreError(
@@ -167,32 +167,6 @@ class Store:
             "writable or point the cache-dir setting (AUTOGEN_HOOK_CACHE_DIR) elsewhere.",
             module=module,
         )
-
-
-_caches: dict[str, diskcache.Cache] = {}
-_caches_lock = threading.Lock()
-
-
-def forget_caches() -> None:
-    """Drop open metadata caches: a forked child must not share the parent's SQLite handles."""
-    _caches.clear()
-
-
-def _atomic_write(path: str, text: str) -> None:
-    """Write beside ``path`` under a unique name, then rename over it (umask applies)."""
-    directory, name = os.path.split(path)
-    tmp = os.path.join(directory, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _compile_bytecode(path: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from fakellm import FakeLLM  # noqa: E402
 
+from autogen_hook._state import STATE  # noqa: E402
 from autogen_hook.providers import (  # noqa: E402
     Completion,
     CompletionRequest,
@@ -27,6 +29,14 @@ from autogen_hook.providers import (  # noqa: E402
 from autogen_hook.providers._ratelimit import Clock  # noqa: E402
 
 _PROVIDER_VARIABLES = ("OPENAI_", "ANTHROPIC_", "CODEGEN_", "AUTOGEN_HOOK_")
+
+
+@pytest.fixture(autouse=True)
+def fresh_state() -> Iterator[None]:
+    """Each test leaves the process as a fresh interpreter would be: ``STATE.reset()`` closes
+    what the test opened and forgets what it injected (a clock, windows)."""
+    yield
+    STATE.reset()
 
 
 @pytest.fixture
@@ -176,3 +186,19 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
     """The script's stdout, failing the test with its stderr if it did not exit 0."""
     assert result.returncode == 0, f"exit {result.returncode}\n--- stderr ---\n{result.stderr}"
     return result.stdout
+
+
+def read_terminal(fd: int, wait: float) -> bytes | None:
+    """What the pseudo-terminal ``fd`` shows within ``wait`` seconds; None once the other side
+    has closed it."""
+    data = b""
+    while select.select([fd], [], [], wait)[0]:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child exited
+            return data or None
+        if not chunk:
+            return data or None
+        data += chunk
+        wait = 0.05
+    return data

@@ -298,3 +298,20 @@ def test_command_line_help() -> None:
         [sys.executable, "-m", "autogen_hook", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0 and "usage: autogen-hook" in result.stdout
+
+
+def test_a_module_without_a_stored_file_names_none(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Code(GOOD))
+    out = ok(
+        project.run(
+            """
+            import autogen.zzz as z
+            print(repr(z), getattr(z, "__file__", None))
+            z.f()
+            print(repr(z))
+            """
+        )
+    )
+    empty, stored = out.splitlines()
+    assert empty == "<module 'autogen.zzz' (autogen-hook: nothing stored yet, names are generated on use)> None"
+    assert stored == f"<module 'autogen.zzz' from '{project.store / 'zzz.py'}'>"

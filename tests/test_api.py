@@ -126,9 +126,9 @@ def test_generate_rejects_names_it_cannot_store(project: Project) -> None:
     assert out.splitlines() == [
         "SettingsError module",
         "SettingsError module",
-        "InvalidNameError cannot generate ['_f'] in 'autogen.t'",
-        "InvalidNameError cannot generate ['bad-name'] in 'autogen.bad-name'",
-        "InvalidNameError cannot generate ['class'] in 'autogen.t'",
+        "InvalidNameError cannot generate autogen.t._f",
+        "InvalidNameError cannot generate 'autogen.bad-name'",
+        "InvalidNameError cannot generate 'class' in autogen.t",
     ]
 
 

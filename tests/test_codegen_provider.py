@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from types import ModuleType
 
 import pytest
 from conftest import REPORT, FakeClock, Project, ask, report
@@ -16,27 +15,35 @@ from autogen_hook import (
     ProviderResponseError,
     ProviderUnavailableError,
 )
+from autogen_hook._state import STATE
 from autogen_hook.providers import Message, Progress
 from autogen_hook.providers import _codegen as codegen
-from autogen_hook.providers._codegen import CodegenProvider, build_prompt
-from autogen_hook.providers._ratelimit import SlidingWindow
+from autogen_hook.providers._codegen import CREATES, POLLS, CodegenProvider, build_prompt
 
 GOOD = 'def f() -> int:\n    """One."""\n    return 1\n'
 RESULT = f"I wrote the module.\n\n```python\n{GOOD}```\n\nIt defines f."
-FAST_POLLS = (  # the real schedule starts at 1 s; these scripts poll many times
-    "import autogen_hook.providers._codegen as codegen\n"
-    "codegen._POLL_START = codegen._POLL_CEILING = 0.01\n"
-)
+FAST_POLLS = """
+import asyncio
+from autogen_hook._state import STATE
+from autogen_hook.providers._ratelimit import Clock
+
+class Instant(Clock):  # the real poll schedule starts at 1 s: time moves as it is waited for
+    time = 0.0
+    def now(self):
+        return self.time
+    async def sleep(self, seconds):
+        self.time += seconds
+        await asyncio.sleep(0)
+
+STATE.clock = Instant()
+"""
 
 
 @pytest.fixture(autouse=True)
-def fast(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """Poll at once, with limit windows of this test's own on a clock that only waits move."""
-    monkeypatch.setattr(codegen, "_POLL_START", 0.001)
-    monkeypatch.setattr(codegen, "_POLL_CEILING", 0.001)
-    monkeypatch.setattr(codegen, "_CREATES", SlidingWindow(10, 60.0, FakeClock()))
-    monkeypatch.setattr(codegen, "_POLLS", SlidingWindow(60, 30.0, FakeClock()))
-    return codegen
+def clock() -> FakeClock:
+    """Every wait (polls, the limit windows, the deadline) on a clock that only waits move."""
+    STATE.clock = fake = FakeClock()
+    return fake
 
 
 def via_codegen(project: Project, script: str = FAST_POLLS + REPORT, **env: str) -> str:
@@ -137,38 +144,35 @@ def test_refused_poll_raises_at_once(provider_env: FakeLLM) -> None:
 def test_deadline_is_not_transient_and_names_the_page(provider_env: FakeLLM) -> None:
     provider_env.codegen.push(Run(["QUEUED", "ACTIVE"]))
     with pytest.raises(ProviderUnavailableError) as caught:
-        ask(CodegenProvider(), overall_timeout=0.2)  # polls every 1 ms until then
+        ask(CodegenProvider(), overall_timeout=2.0)  # polls at 1 s, then waits out the deadline
     message = str(caught.value)
     assert not caught.value.transient
-    assert message.startswith("codegen agent run 1001 did not finish within 0.2 s (last status ACTIVE)")
+    assert message.startswith("codegen agent run 1001 did not finish within 2 s (last status ACTIVE)")
     assert f"{provider_env.url}/agent/trace/1001" in message and "AUTOGEN_HOOK_AGENT_TIMEOUT" in message
 
 
-def test_the_deadline_bounds_a_wait_for_the_poll_window(
-    provider_env: FakeLLM, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    polls = SlidingWindow(1, 30.0, FakeClock())  # the next poll may start in 30 s
-    monkeypatch.setattr(codegen, "_POLLS", polls)
+def test_the_deadline_bounds_a_wait_for_the_poll_window(provider_env: FakeLLM, clock: FakeClock) -> None:
+    polls = codegen.polls()
+    for _ in range(POLLS[0] - 1):  # other runs of this process polled just now: one poll is left
+        polls.reserve()
     provider_env.codegen.push(Run(["ACTIVE", "ACTIVE", "ACTIVE", "COMPLETE"], result=RESULT))
     with pytest.raises(ProviderUnavailableError) as caught:
         ask(CodegenProvider(), overall_timeout=5.0)
     assert str(caught.value).startswith("codegen agent run 1001 did not finish within 5 s")
     assert not caught.value.transient
     assert len(provider_env.codegen_polls()) == 1  # the second poll would start past the deadline
-    assert polls.clock.slept == []  # and was not waited for
+    assert clock.slept == [1.0, 1.5]  # the poll schedule only: the window was not waited for
 
 
-def test_the_deadline_bounds_a_wait_for_the_create_window(
-    provider_env: FakeLLM, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    creates = SlidingWindow(1, 60.0, FakeClock())
-    creates.reserve()  # another run of this process started just now
-    monkeypatch.setattr(codegen, "_CREATES", creates)
+def test_the_deadline_bounds_a_wait_for_the_create_window(provider_env: FakeLLM) -> None:
+    creates = codegen.creates()
+    for _ in range(CREATES[0]):  # other runs of this process started just now
+        creates.reserve()
     with pytest.raises(ProviderUnavailableError) as caught:
         ask(CodegenProvider(), overall_timeout=5.0)
     message = str(caught.value)
     assert message.startswith("codegen could not start an agent run within 5 s")
-    assert "limit of 1 runs in 60 s" in message and "AUTOGEN_HOOK_AGENT_TIMEOUT" in message
+    assert "limit of 10 runs in 60 s" in message and "AUTOGEN_HOOK_AGENT_TIMEOUT" in message
     assert provider_env.requests == [] and not caught.value.transient
 
 
@@ -225,16 +229,16 @@ def test_credentials_are_checked_before_any_request(
     assert provider_env.requests == []
 
 
-def test_creates_and_polls_go_through_the_process_windows(
-    provider_env: FakeLLM, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    creates, polls = SlidingWindow(1, 60.0, FakeClock()), SlidingWindow(2, 30.0, FakeClock())
-    monkeypatch.setattr(codegen, "_CREATES", creates)
-    monkeypatch.setattr(codegen, "_POLLS", polls)
+def test_creates_and_polls_go_through_the_process_windows(provider_env: FakeLLM) -> None:
+    creates, polls = codegen.creates(), codegen.polls()
+    for _ in range(CREATES[0] - 1):  # room for one more create
+        creates.reserve()
+    for _ in range(POLLS[0] - 2):  # and for two more polls
+        polls.reserve()
     provider_env.codegen.push(Run(["ACTIVE", "ACTIVE", "COMPLETE"], result=RESULT))
     ask(CodegenProvider())
-    assert creates.reserve() == 60.0  # the one create filled its window
-    assert polls.reserve() == 30.0  # so did the two polls
+    assert creates.reserve(within=0) is None  # the one create filled its window
+    assert polls.reserve(within=0) is None  # so did the two polls
 
 
 def test_prompt_carries_rejected_answers_and_feedback() -> None:

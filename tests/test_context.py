@@ -14,7 +14,6 @@ import sys
 import textwrap
 import threading
 import types
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,8 @@ from autogen_hook._cli import main
 from autogen_hook._request import CallerSite, Request
 from autogen_hook._settings import Settings, resolve
 from autogen_hook.context import Context, collect, estimate_tokens
-from autogen_hook.context import _grammars, _repomap
+from autogen_hook._state import STATE
+from autogen_hook.context import _grammars
 from autogen_hook.context._caller import analyse
 from autogen_hook.context._files import secret_source, source_files
 from autogen_hook.context._history import session_source
@@ -558,13 +558,6 @@ def test_a_caller_that_is_ignored_still_brings_its_own_definitions(shop: Path, g
     assert "scratch/try_pricing.py" not in _indexed(shop, settings_for(shop))  # only while it calls
 
 
-def _forget_open_indexes() -> None:
-    """Close the indexes this process keeps open, so the next request opens the file anew."""
-    for index in _repomap._indexes.values():
-        index.db.close()
-    _repomap._indexes.clear()
-
-
 def _damage(database: Path, damage: str) -> None:
     """Damage the index file: random bytes, cut short, a schema that is not UTF-8, rows that are
     not JSON."""
@@ -588,7 +581,7 @@ def test_a_corrupt_index_is_rebuilt_with_a_warning(
     settings = settings_for(shop)
     expected = collect(request_for(shop), settings).snippets
     database = shop / ".autogen" / ".index" / "tags.sqlite3"
-    _forget_open_indexes()  # as a new process would find it
+    STATE.close()  # as a new process would find it: no index open
     _damage(database, damage)
     with caplog.at_level(logging.WARNING, logger="autogen_hook"):
         rebuilt = collect(request_for(shop), settings)
@@ -632,10 +625,9 @@ OTHER_LANGUAGES = {
 
 
 @pytest.fixture
-def fresh_grammars() -> Iterator[None]:
-    _grammars.reset()
-    yield
-    _grammars.reset()
+def fresh_grammars() -> None:
+    """Nothing known yet about the installed grammars (and reset() after the test forgets it)."""
+    STATE.reset()
 
 
 def test_other_languages_are_indexed_when_their_grammars_are_installed(shop: Path, fresh_grammars: None) -> None:
@@ -682,8 +674,7 @@ def test_grammars_installed_after_the_first_index_bring_their_files_in(
     with monkeypatch.context() as without:
         _python_grammar_only(without)
         assert _indexed(shop, settings_for(shop)) == PYTHON_FILES
-    _grammars.reset()  # the grammars extra is installed now; no directory of the project moved
-    _forget_open_indexes()  # a new process
+    STATE.reset()  # a new process: the grammars extra is installed now; no directory moved
     assert _indexed(shop, settings_for(shop)) >= set(OTHER_LANGUAGES)
 
 
@@ -757,8 +748,12 @@ def test_context_command_without_a_file_synthesises_the_statement(
 @pytest.mark.parametrize(
     "argv, complaint",
     [
-        (["context", "pricing", "--names", "f"], "expected autogen.<name>"),
-        (["context", "autogen.x", "--names", "_private"], "--names: expected public Python names"),
+        (["context", "pricing", "--names", "f"], "module: expected a dotted name inside the namespace 'autogen'"),
+        (["context", "autogen.class", "--names", "f"], "module: cannot generate 'autogen.class'"),  # as generate()
+        (["context", "autogen._x", "--names", "f"], "module: cannot generate 'autogen._x'"),
+        (["context", "autogen.x", "--names", ","], "--names: expected public Python names"),
+        (["context", "autogen.x", "--names", "_private"], "--names: cannot generate autogen.x._private"),
+        (["context", "autogen.x", "--names", "class"], "--names: cannot generate 'class' in autogen.x"),
         (["context", "autogen.x", "--names", "f", "--file", "missing.py"], "--file: cannot read"),
         (["context", "autogen.x", "--names", "f", "--budget", "-1"], "--budget: expected a whole number >= 0"),
         (["context", "autogen.x", "--names", "f", "--file", "bad.py"], "--file: cannot read bad.py"),
@@ -791,3 +786,19 @@ def test_a_burst_of_requests_shares_one_refresh_yet_sees_every_earlier_edit(tmp_
     index.refresh(excluded=(), asked_at=time.monotonic())  # asked after the edit: sees it
     assert "b" in index.definers
     index.db.close()
+
+
+def test_a_value_a_call_returned_is_not_labelled_as_a_type(shop: Path) -> None:
+    write(shop, {"report.py": (
+        "from autogen.pricing import total_price, format_money\nfrom shop.models import Order\n\n"
+        "def report(order: Order) -> str:\n    total = total_price(order)\n    copy = Order()\n"
+        "    return format_money(total, copy, total_price(order))\n"
+    )})
+    caller = analyse((shop / "report.py").read_text(), "autogen.pricing", ("total_price", "format_money"))
+    fmt = next(u for u in caller.uses if u.name == "format_money")
+    assert fmt.types == (("copy", "Order"),)  # a constructor's result is of its class
+    assert fmt.results == (("total", "total_price"),)  # a function's result is no type
+    assert "total_price" in caller.focus  # its definition still matters
+    text = message(collect(request_for(shop, "report.py", ("total_price", "format_money")), settings_for(shop)))
+    assert "    known types: copy: Order\n    results of calls: total = total_price(...)" in text
+    assert "total: total_price" not in text

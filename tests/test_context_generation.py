@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import pty
-import select
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import pytest
 
 import secrets_corpus
 from fixture_code import MODELS
-from conftest import Project, ok
+from conftest import Project, ok, read_terminal
 from fakellm import Code, FakeLLM, prompt_of
 
 from autogen_hook._store import strip_header
@@ -52,11 +51,17 @@ def shop_project(project: Project) -> None:
     project.write("shop/models.py", MODELS)
 
 
-def test_the_prompt_carries_the_types_the_caller_passes(project: Project, llm: FakeLLM) -> None:
+def checkout_prompt(project: Project, llm: FakeLLM, script: str, printed: str) -> str:
+    """The prompt that generating total_price for ``script`` in the shop sent; the script printed
+    ``printed``."""
     shop_project(project)
     llm.openai.push(Code(TOTAL_PRICE))
-    assert ok(project.run(CHECKOUT)).strip() == "9.0"
-    prompt = prompt_of(llm.chat_requests()[0])
+    assert ok(project.run(script)).strip() == printed
+    return prompt_of(llm.chat_requests()[0])
+
+
+def test_the_prompt_carries_the_types_the_caller_passes(project: Project, llm: FakeLLM) -> None:
+    prompt = checkout_prompt(project, llm, CHECKOUT, "9.0")
     assert "line 8, in checkout:\n    total_price(order, tax=Decimal(\"0.5\"))" in prompt
     assert "known types: order: Order, tax=Decimal(\"0.5\"): Decimal" in prompt
     assert "Relevant code from this project" in prompt and "# file: shop/models.py" in prompt
@@ -65,6 +70,24 @@ def test_the_prompt_carries_the_types_the_caller_passes(project: Project, llm: F
     assert "from shop.models import LineItem, Order" in prompt  # the caller's imports
     assert (project.store / ".index" / "tags.sqlite3").exists()
     assert ".index/" in (project.store / ".gitignore").read_text()
+
+
+THROUGH_THE_MODULE = """
+from decimal import Decimal
+
+import autogen.pricing as pricing
+from shop.models import LineItem, Order
+
+order = Order('A1', [LineItem('x', 2, Decimal('3'))])
+print(pricing.total_price(order))
+"""
+
+
+def test_a_use_through_the_module_is_introduced_as_a_use(project: Project, llm: FakeLLM) -> None:
+    prompt = checkout_prompt(project, llm, THROUGH_THE_MODULE, "6")
+    assert "The line that uses the module (main.py, line 7):\n    print(pricing.total_price(order))" in prompt
+    assert "The importing statement" not in prompt
+    assert "    import autogen.pricing as pricing" in prompt  # the import is among the file's imports
 
 
 def test_no_secret_reaches_the_model(project: Project, llm: FakeLLM) -> None:
@@ -287,10 +310,10 @@ def _interactive(project: Project, env: dict[str, str], lines: list[str], timeou
     deadline = time.monotonic() + timeout
     try:
         for line in lines:
-            output += _read_available(fd, 0.3)
+            output += read_terminal(fd, 0.3)
             os.write(fd, line.encode() + b"\n")
         while time.monotonic() < deadline:
-            chunk = _read_available(fd, 0.5)
+            chunk = read_terminal(fd, 0.5)
             if chunk is None:
                 break
             output += chunk
@@ -298,18 +321,3 @@ def _interactive(project: Project, env: dict[str, str], lines: list[str], timeou
         os.close(fd)
         _, status = os.waitpid(pid, 0)
     return output.decode(errors="replace")
-
-
-def _read_available(fd: int, wait: float) -> bytes | None:
-    """What the terminal has within ``wait`` seconds; None once the child has closed it."""
-    data = b""
-    while select.select([fd], [], [], wait)[0]:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO: the child exited
-            return data or None
-        if not chunk:
-            return data or None
-        data += chunk
-        wait = 0.05
-    return data

@@ -9,6 +9,8 @@ import signal
 import pytest
 from conftest import FakeClock
 
+from autogen_hook._state import STATE
+from autogen_hook.providers import _ratelimit
 from autogen_hook.providers._ratelimit import SlidingWindow
 
 
@@ -65,12 +67,12 @@ def test_a_start_beyond_the_callers_deadline_is_refused_and_not_booked() -> None
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_a_forked_child_does_not_inherit_a_held_lock() -> None:
-    window = SlidingWindow(1, 10.0)
-    with window._lock:  # as if another thread were booking at the moment of the fork
+    parents = _ratelimit.window(("test", "fork"), 1, 10.0)
+    with STATE.lock, parents._lock:  # as if other threads were booking at the moment of the fork
         pid = os.fork()
-        if pid == 0:  # the child: would block forever on the inherited lock
+        if pid == 0:  # the child: would block forever on an inherited lock
             signal.alarm(5)
-            window.reserve()
-            os._exit(0)
+            childs = _ratelimit.window(("test", "fork"), 1, 10.0)
+            os._exit(0 if childs is not parents and childs.reserve() == 0.0 else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0

@@ -13,6 +13,7 @@ from fakellm import Code, FakeLLM, Recorded, Slow, Status
 
 from autogen_hook import ProviderUnavailableError, _resilience
 from autogen_hook._settings import resolve
+from autogen_hook._state import STATE
 from autogen_hook.providers import Completion, CompletionRequest
 
 GOOD = 'def f() -> int:\n    """One."""\n    return 1\n'
@@ -177,7 +178,7 @@ def test_routes_send_matching_modules_to_their_provider(
 
 # Scripts that move the resilience layer's clock instead of sleeping through a cool-down.
 MANUAL_CLOCK = """
-from autogen_hook import _resilience
+from autogen_hook._state import STATE
 from autogen_hook.providers._ratelimit import Clock
 
 class ManualClock(Clock):
@@ -185,7 +186,7 @@ class ManualClock(Clock):
     def now(self):
         return self.time
 
-_resilience.clock = clock = ManualClock()
+STATE.clock = clock = ManualClock()
 """
 
 CIRCUIT = MANUAL_CLOCK + """
@@ -239,7 +240,7 @@ def test_a_cancelled_trial_does_not_keep_the_circuit_open(project: Project, llm:
         except asyncio.TimeoutError:
             print("gave up")
         # the cancellation reaches the background loop a moment later: wait until it unwound
-        while _resilience._breakers["openai"].trial_running:
+        while STATE.breakers["openai"].trial_running:
             asyncio.run(asyncio.sleep(0.001))
         print(autogen_hook.generate("autogen.d", ["f"]).provider)
         """
@@ -301,11 +302,10 @@ def retried(provider: Flaky, tmp_path: Path, **settings: object) -> ProviderUnav
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """The resilience layer's clock, which only the test (and waits) move."""
-    fake = FakeClock(1000.0)
-    monkeypatch.setattr(_resilience, "clock", fake)
-    monkeypatch.setattr(_resilience, "_limiters", {})
+def clock() -> FakeClock:
+    """The provider layer's clock, which only the test (and waits) move (``reset()`` after
+    each test forgets it)."""
+    STATE.clock = fake = FakeClock(1000.0)
     return fake
 
 
@@ -354,9 +354,9 @@ def test_rate_limit_setting_is_applied(project: Project, llm: FakeLLM) -> None:
     script = textwrap.dedent(
         """
         import autogen_hook
-        from autogen_hook import _resilience
+        from autogen_hook._state import STATE
         autogen_hook.generate("autogen.a", ["f"])
-        window = _resilience._limiters["openai"]
+        window = STATE.limiters["rate-limit", "openai"]
         print(window.limit, window.period)
         """
     )

@@ -177,10 +177,11 @@ def test_the_environment_holds_no_credential(scene: Scene) -> None:
 def test_the_check_server_itself_holds_no_credential(scene: Scene) -> None:
     script = f"""
     import asyncio
+    from autogen_hook._state import STATE
     from autogen_hook._validate import _smoke
 
     asyncio.run(_smoke.smoke_import({GOOD!r}, "autogen.t", ("f",), "/x/t.py"))
-    print(open(f"/proc/{{_smoke._server._process.pid}}/environ", "rb").read().decode())
+    print(open(f"/proc/{{STATE.check_server._process.pid}}/environ", "rb").read().decode())
     """
     (scene.root / "server.py").write_text(textwrap.dedent(script))
     result = subprocess.run([sys.executable, "server.py"], cwd=scene.root, env=scene.env,

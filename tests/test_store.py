@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Project, ok
+from conftest import Project, clean_env, ok
 from fakellm import Code, FakeLLM, Slow
 
 from autogen_hook._store import Store
@@ -263,3 +263,54 @@ def test_a_stored_module_edited_without_changing_size_or_mtime_is_not_stale(proj
     pinned.write_text("VALUE = 2\n")
     os.utime(pinned, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
     assert ok(project.run(script, env={"AUTOGEN_HOOK_OFFLINE": "1"})).strip() == "2"
+
+
+def test_a_run_that_cannot_ask_writes_nothing(tmp_path: Path, llm: FakeLLM) -> None:
+    """No key for api.openai.com: the error comes before any lock file, index or store."""
+    root = tmp_path / "fresh"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "fresh"\n')
+    (root / "shop.py").write_text("class Order:\n    total: float\n")
+    (root / "main.py").write_text("from autogen.t import f\n")
+    env = clean_env()  # no OPENAI_API_KEY, no OPENAI_BASE_URL
+    result = subprocess.run([sys.executable, "main.py"], cwd=root, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1
+    assert "autogen_hook.MissingCredentialsError: OPENAI_API_KEY is not set" in result.stderr
+    assert sorted(p.name for p in root.iterdir()) == ["main.py", "pyproject.toml", "shop.py"]
+
+
+def test_a_bad_grant_is_reported_before_anything_is_written(project: Project, llm: FakeLLM) -> None:
+    project.write("pyproject.toml", '[project]\nname = "demo"\n\n[tool.autogen-hook]\nallow = ["filesytem"]\n')
+    result = project.run("from autogen.t import f\n")
+    assert "SettingsError: allow: unknown capability 'filesytem'; did you mean 'filesystem'?" in result.stderr
+    assert not project.store.exists() and llm.requests == []
+
+
+def test_without_a_project_marker_the_scripts_directory_is_the_root(
+    tmp_path: Path, llm: FakeLLM
+) -> None:
+    """No pyproject.toml or .git above the script: the same store, from wherever it is run."""
+    assert not any((p / m).exists() for p in tmp_path.parents for m in ("pyproject.toml", ".git"))
+    app, first, second = tmp_path / "app", tmp_path / "one", tmp_path / "two"
+    for directory in (app, first, second):
+        directory.mkdir()
+    (app / "main.py").write_text("from autogen.t import f\nprint(f())\n")
+    llm.openai.responder = lambda request: Code('def f() -> int:\n    """One."""\n    return 1\n')
+    for cwd in (first, second):
+        result = subprocess.run([sys.executable, str(app / "main.py")], cwd=cwd,
+                                env={**clean_env(), **llm.env()}, capture_output=True, text=True, timeout=60)
+        assert ok(result).strip() == "1"
+    assert len(llm.chat_requests()) == 1  # generated once
+    assert (app / ".autogen" / "t.py").exists()
+    assert not (first / ".autogen").exists() and not (second / ".autogen").exists()
+
+
+def test_in_a_repl_without_a_marker_the_cwd_is_the_root(tmp_path: Path, llm: FakeLLM) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    llm.openai.push(Code('def f() -> int:\n    """One."""\n    return 1\n'))
+    result = subprocess.run([sys.executable, "-c", "from autogen.t import f; print(f())"], cwd=here,
+                            env={**clean_env(), **llm.env()}, capture_output=True, text=True, timeout=60)
+    assert ok(result).strip() == "1"
+    assert (here / ".autogen" / "t.py").exists()

@@ -239,14 +239,15 @@ def test_an_import_that_ends_the_interpreter_is_reported(quick_limit: None) -> N
 
 
 def test_checks_go_on_when_the_server_is_gone_or_there_is_no_fork(monkeypatch: pytest.MonkeyPatch) -> None:
-    from autogen_hook._validate import _smoke
+    from autogen_hook._runtime import arun
+    from autogen_hook._state import STATE
 
     async def kill_the_server_between_checks() -> list[str]:
         spec = Spec("autogen.t", ("f",), frozenset(), "/tmp/autogen-t.py", "autogen", Grants())
         first = await validate(f"```python\n{GOOD}```", spec)
-        assert _smoke._server is not None and _smoke._server._process is not None
-        _smoke._server._process.kill()
-        await _smoke._server._process.wait()
+        server = STATE.check_server._process
+        server.kill()
+        await arun(server.wait())  # on the background loop, which the server belongs to
         second = await validate(f"```python\n{GOOD}```", spec)
         return [first, second]
 

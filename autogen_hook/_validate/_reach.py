@@ -14,9 +14,9 @@ import importlib
 import importlib.util
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
 from types import ModuleType
 
+from .._state import STATE, cached
 from . import _capabilities as caps
 from ._scopes import Binding, ModuleInfo, Scope
 
@@ -315,14 +315,12 @@ def display(ref: Ref) -> str:
     return ref.name[len("builtins.") :] if ref.name.startswith("builtins.") else ref.name
 
 
-_real_modules: dict[str, ModuleType | None] = {}
-
-
 def real_module(name: str) -> ModuleType | None:
     """The module object of a vetted standard-library module (importing one has no effect
-    beyond defining it); None for anything else: third-party code is not run to be analysed."""
-    if name in _real_modules:
-        return _real_modules[name]
+    beyond defining it); None for anything else: third-party code is not run to be analysed.
+    Kept in ``STATE.real_modules``."""
+    if name in STATE.real_modules:
+        return STATE.real_modules[name]
     module: ModuleType | None = None
     if caps.is_stdlib(name):
         module = sys.modules.get(name)
@@ -333,11 +331,11 @@ def real_module(name: str) -> ModuleType | None:
                 module = importlib.import_module(name)
             except Exception:  # noqa: BLE001 - not on this platform; the tables still apply
                 module = None
-    _real_modules[name] = module
+    STATE.real_modules[name] = module
     return module
 
 
-@lru_cache(maxsize=4096)
+@cached(maxsize=4096)
 def is_module(name: str) -> bool:
     if name in sys.modules or name in caps.MODULES:
         return True

@@ -25,6 +25,7 @@ import os
 import sys
 
 from .._secret_files import secret_file
+from .._state import STATE
 
 SYSTEM = (  # read: libraries and their loader's cache, time zones, users' names (getpass, ~user)
     "/usr/lib", "/lib", "/lib64", "/usr/lib64", "/usr/local/lib", "/etc/ld.so.cache",
@@ -34,18 +35,15 @@ DEVICES = ("/dev/null",)  # read and write
 _MODULE_SUFFIXES = tuple(importlib.machinery.all_suffixes())
 Rule = tuple[str, str]  # (path, kind): a kind of _sandbox.ACCESS
 
-_cache: tuple[tuple[str, ...], list[Rule], dict[str, int]] | None = None  # key, rules, mtimes
-
-
 def rules(path: list[str], source: str | None = None) -> list[Rule]:
     """The rules for a check whose ``sys.path`` is ``path`` (absolute); ``source`` is the
     candidate's, whose imports are resolved when a finder outside sys.path may serve them."""
-    global _cache
     key = (*path, os.environ.get("LD_LIBRARY_PATH", ""))
-    if _cache is None or _cache[0] != key or any(_mtime(d) != m for d, m in _cache[2].items()):
+    made: tuple[tuple[str, ...], list[Rule], dict[str, int]] | None = STATE.readable  # key, rules, mtimes
+    if made is None or made[0] != key or any(_mtime(d) != m for d, m in made[2].items()):
         mtimes: dict[str, int] = {}
-        _cache = (key, _base_rules(path, mtimes), mtimes)
-    found = _cache[1]
+        made = STATE.readable = (key, _base_rules(path, mtimes), mtimes)
+    found = made[1]
     if source is not None:
         found = found + [r for r in _import_rules(source) if not _covered(r[0], found)]
     return found

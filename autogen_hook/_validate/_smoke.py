@@ -32,6 +32,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+from .._runtime import arun
+from .._state import STATE
 from ..context._redact import redact
 from . import _readable
 from ._static import Problem
@@ -126,15 +128,11 @@ def _problem(message: str, output: str) -> Problem:
     return Problem(redact(message))
 
 
-_warned = False
-
-
 def _warn_missing(layers: dict[str, list[Any]]) -> None:
     """Once per process: which of the sandbox's layers this platform does not offer."""
-    global _warned
     missing = [f"{key} ({detail})" for key, (active, detail) in layers.items() if not active]
-    if missing and not _warned:
-        _warned = True
+    if missing and not STATE.sandbox_warned:
+        STATE.sandbox_warned = True
         log.warning(
             "autogen-hook: the import check's sandbox runs without %s here; "
             "`autogen-hook doctor` shows what it enforces", ", ".join(missing)
@@ -145,20 +143,25 @@ async def run_check(job: dict[str, Any]) -> Outcome:
     """Run one check: forked from the process's check server, or, where there is no fork or
     the server is gone, in a fresh interpreter."""
     if hasattr(os, "fork"):
-        global _server
-        loop = asyncio.get_running_loop()
-        if _server is None or _server.loop is not loop:  # it belongs to one event loop
-            _server = _ForkServer(loop)
-        try:
-            return await _server.check(job)
-        except (OSError, EOFError, asyncio.IncompleteReadError):
-            _server = None  # started again by the next check
+        return await arun(_forked(job))  # on the background loop, which the server belongs to
+    return await _fresh_interpreter(job)
+
+
+async def _forked(job: dict[str, Any]) -> Outcome:
+    server: _ForkServer | None = STATE.check_server
+    if server is None:
+        server = STATE.check_server = _ForkServer(asyncio.get_running_loop())
+    try:
+        return await server.check(job)
+    except (OSError, EOFError, asyncio.IncompleteReadError):
+        STATE.check_server = None  # started again by the next check
     return await _fresh_interpreter(job)
 
 
 class _ForkServer:
-    """One ``_forkserver.py`` process per process, started on first use; checks run in
-    children it forks, so a check costs a fork instead of an interpreter's start-up."""
+    """One ``_forkserver.py`` process per process (``STATE.check_server``), started on first
+    use on the background loop; checks run in children it forks, so a check costs a fork
+    instead of an interpreter's start-up."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -186,6 +189,13 @@ class _ForkServer:
         if answer["timeout"] or (os.WIFSIGNALED(status) and os.WTERMSIG(status) in _TIME_SIGNALS):
             return Outcome(None, "timeout", output)
         return Outcome(_result(answer["result"]), _ending(os.waitstatus_to_exitcode(status)), output)
+
+    async def aclose(self) -> None:
+        """End the server, on its loop (``STATE.close``); its children die with it."""
+        process = self._process
+        if process is not None and process.returncode is None:
+            process.kill()
+            await process.wait()
 
     async def _started(self) -> asyncio.subprocess.Process:
         async with self._starting:
@@ -216,18 +226,7 @@ class _ForkServer:
                     waiting.set_exception(EOFError(f"the check server ended ({exc})"))
 
 
-_server: _ForkServer | None = None
 _TIME_SIGNALS = (signal.SIGALRM, getattr(signal, "SIGXCPU", signal.SIGALRM))  # alarm, CPU limit
-
-
-def _forget_server() -> None:
-    """A forked child must not share its parent's check server."""
-    global _server
-    _server = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_server)
 
 
 async def _fresh_interpreter(job: dict[str, Any]) -> Outcome:

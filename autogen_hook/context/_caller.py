@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
 from tree_sitter import Language, Node, Parser
+
+from .._state import cached
 
 MAX_USES = 40
 MAX_IMPORTS = 40
@@ -28,6 +29,7 @@ _LITERALS = {
     "dictionary_comprehension": "dict", "set_comprehension": "set",
 }
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_Pairs = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ class CallerUse:
     line: int
     scope: str | None  # "Order.total" for a use inside a method, None at module level
     code: str  # the call with its arguments, or the statement using the name
-    types: tuple[tuple[str, str], ...] = ()  # (argument or "result", its known type)
+    types: _Pairs = ()  # (argument or "result", its known type)
+    results: _Pairs = ()  # (argument, the function whose result it is)
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class CallerFile:
     focus: tuple[str, ...] = ()  # names at the call sites: argument types, names passed
 
 
-@lru_cache(maxsize=1)
+@cached(maxsize=1)
 def python_parser() -> Parser:
     import tree_sitter_python
 
@@ -93,8 +96,9 @@ def _uses(
     for node in _walk(root):
         name = _used_name(node, imported, module_aliases, names)
         if name is not None:
-            types, names_there = _call_site(node)
-            uses.append(CallerUse(name, node.start_point[0] + 1, _scope(node), _use_text(node), types))
+            types, results, names_there = _call_site(node)
+            line = node.start_point[0] + 1
+            uses.append(CallerUse(name, line, _scope(node), _use_text(node), types, results))
             focus.extend(names_there)
             if len(uses) >= MAX_USES:
                 break
@@ -206,16 +210,22 @@ def _arguments(node: Node) -> list[tuple[Node, Node]]:
     return pairs
 
 
-def _call_site(node: Node) -> tuple[tuple[tuple[str, str], ...], list[str]]:
-    """Known types at the call of ``node`` (arguments, then the result it is bound to), and the
-    names there whose definitions matter: each argument's type, then the argument itself."""
+def _call_site(node: Node) -> tuple[_Pairs, _Pairs, list[str]]:
+    """What is known at the call of ``node``: the types of its arguments (then of the result it
+    is bound to), the arguments that are what another function returned, and the names there
+    whose definitions matter (each argument's type or function, then the argument itself)."""
     types: list[tuple[str, str]] = []
+    results: list[tuple[str, str]] = []
     focus: list[str] = []
     for argument, value in _arguments(node):
-        kind = _type_of(value, value)
-        if kind is not None:
-            types.append((_clip(_text(argument), 60), kind))
-            focus.extend(_IDENTIFIER.findall(kind))
+        known = _type_of(value, value)
+        if known is not None:
+            text, is_type = known
+            if is_type:
+                types.append((_clip(_text(argument), 60), text))
+            elif value.type != "call":  # a call written in place shows its function already
+                results.append((_clip(_text(argument), 60), text))
+            focus.extend(_IDENTIFIER.findall(text))
         if value.type in ("identifier", "attribute"):
             focus.append(_text(value).rsplit(".", 1)[-1])
     call = _call_of(node)
@@ -225,22 +235,38 @@ def _call_site(node: Node) -> tuple[tuple[tuple[str, str], ...], list[str]]:
         if annotation is not None:
             types.append(("result", _text(annotation)))
             focus.extend(_IDENTIFIER.findall(_text(annotation)))
-    return tuple(types), focus
+    return tuple(types), tuple(results), focus
 
 
-def _type_of(expression: Node, at: Node) -> str | None:
-    """What ``expression`` is known to be at ``at``: a literal's type, a constructor, a binding."""
+def _type_of(expression: Node, at: Node) -> tuple[str, bool] | None:
+    """What ``expression`` is known to be at ``at``, and whether that is a type: a literal's
+    type, a class it constructs, a binding's annotation; else the function whose result it is."""
     if expression.type in _LITERALS:
-        return _LITERALS[expression.type]
+        return _LITERALS[expression.type], True
     if expression.type == "call":
         function = expression.child_by_field_name("function")
-        return _text(function) if function is not None and function.type in ("identifier", "attribute") else None
+        if function is None or function.type not in ("identifier", "attribute"):
+            return None
+        callee = _text(function)
+        return callee, _is_class(callee)
     if expression.type == "identifier":
         return _binding_type(_text(expression), at)
     return None
 
 
-def _binding_type(name: str, at: Node) -> str | None:
+def _is_class(callee: str) -> bool:
+    """``Order(...)`` and ``dict(...)`` construct; ``total_price(...)`` returns something else.
+    Class names are CapWords (PEP 8), but for the built-in types."""
+    name = callee.rsplit(".", 1)[-1]
+    return name[:1].isupper() or name in _BUILTIN_TYPES
+
+
+_BUILTIN_TYPES = frozenset(
+    "bool bytearray bytes complex dict float frozenset int list object range set slice str tuple".split()
+)
+
+
+def _binding_type(name: str, at: Node) -> tuple[str, bool] | None:
     """The annotation or constructor of ``name`` in the scopes around ``at``, innermost first."""
     scope = at.parent
     while scope is not None:
@@ -252,14 +278,14 @@ def _binding_type(name: str, at: Node) -> str | None:
     return None
 
 
-def _bound_in(scope: Node, name: str) -> str | None:
+def _bound_in(scope: Node, name: str) -> tuple[str, bool] | None:
     parameters = scope.child_by_field_name("parameters")
     for parameter in parameters.named_children if parameters is not None else ():
         if parameter.type in ("typed_parameter", "typed_default_parameter"):
             first = parameter.child_by_field_name("name") or parameter.named_children[0]
             annotation = parameter.child_by_field_name("type")
             if _text(first) == name and annotation is not None:
-                return _text(annotation)
+                return _text(annotation), True
     body = scope.child_by_field_name("body") if scope.type != "module" else scope
     constructed = None
     for node in _walk(body, skip=_SCOPES) if body is not None else ():
@@ -267,7 +293,7 @@ def _bound_in(scope: Node, name: str) -> str | None:
             continue
         annotation, right = node.child_by_field_name("type"), node.child_by_field_name("right")
         if annotation is not None:
-            return _text(annotation)
+            return _text(annotation), True
         if right is not None and constructed is None:
             constructed = _type_of(right, right) if right.type != "identifier" else None
     return constructed

@@ -14,10 +14,11 @@ import importlib.util
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from tree_sitter import Language, Parser, Query
+
+from .._state import cached
 
 _QUERIES = os.path.join(os.path.dirname(__file__), "queries")
 
@@ -62,17 +63,10 @@ def grammars() -> Mapping[str, Grammar]:
     return {ext: grammar for ext, grammar in found.items() if grammar is not None}
 
 
-def reset() -> None:
-    """Forget what was found installed and loaded (for tests that change it)."""
-    _installed.cache_clear()
-    _module.cache_clear()
-    _grammar.cache_clear()
-
-
 _BY_EXTENSION = {ext: name for name, _, _, _, exts in _KNOWN for ext in exts}
 
 
-@lru_cache(maxsize=None)
+@cached(maxsize=None)
 def _installed(name: str) -> bool:
     """Whether language ``name``'s grammar wheel is there, without loading it (that costs ~7 ms)."""
     module = next(m for n, m, _, _, _ in _KNOWN if n == name)
@@ -82,7 +76,7 @@ def _installed(name: str) -> bool:
         return False
 
 
-@lru_cache(maxsize=None)
+@cached(maxsize=None)
 def _module(name: str) -> Any:
     """The grammar binding of language ``name`` (cheap to import), or None if not installed."""
     module = next(m for n, m, _, _, _ in _KNOWN if n == name)
@@ -92,7 +86,7 @@ def _module(name: str) -> Any:
         return None
 
 
-@lru_cache(maxsize=None)
+@cached(maxsize=None)
 def _grammar(name: str) -> Grammar | None:
     """Loading a language and compiling its tag query costs ~10-20 ms: only for files that need it."""
     binding = _module(name)
@@ -103,7 +97,7 @@ def _grammar(name: str) -> Grammar | None:
     return Grammar(name, language, Query(language, _query_text(query)))
 
 
-@lru_cache(maxsize=1)
+@cached(maxsize=1)
 def fingerprint() -> str:
     """Changes with the tag queries: an index built with other queries is rebuilt."""
     digest = hashlib.sha256()
@@ -112,7 +106,7 @@ def fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-@lru_cache(maxsize=None)
+@cached(maxsize=None)
 def _query_text(name: str) -> str:
     with open(os.path.join(_QUERIES, f"{name}.scm"), encoding="utf-8") as f:
         return f.read()

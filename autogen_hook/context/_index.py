@@ -36,10 +36,11 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 from tree_sitter import Node, QueryCursor
+
+from .._state import cached
 
 from ._files import Listing, SourceFile, read_regular, source_files
 from ._grammars import Grammar, extensions, fingerprint, grammar_for
@@ -185,6 +186,10 @@ class Index:
         self._loaded = False
         self._last_refresh: tuple[float, tuple[tuple[str, ...], tuple[str, ...]], IndexStats] | None = None
         self._listing = self._saved_listing()
+
+    def close(self) -> None:
+        """Close the database (``STATE.close``; a broken index before it is deleted)."""
+        self.db.close()
 
     def refresh(
         self, excluded: Sequence[str], always: Sequence[str] = (), asked_at: float | None = None
@@ -350,7 +355,7 @@ def connect(path: str) -> Database:
     return db
 
 
-@lru_cache(maxsize=1)
+@cached(maxsize=1)
 def _version() -> str:
     """Changes with the tag queries and with the code that renders and redacts summaries."""
     digest = hashlib.sha256(f"{fingerprint()} marshal {marshal.version}".encode())

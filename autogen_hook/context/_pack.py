@@ -68,6 +68,8 @@ def _use(use: CallerUse) -> str:
     text = f"{where}:\n{_indent(use.code)}"
     if use.types:
         text += "\n    known types: " + ", ".join(f"{e}: {t}" for e, t in use.types)
+    if use.results:  # a value some function returned is no type: say where it came from
+        text += "\n    results of calls: " + ", ".join(f"{e} = {f}(...)" for e, f in use.results)
     return text
 
 

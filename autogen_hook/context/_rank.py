@@ -22,8 +22,8 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
+from .._state import cached
 from ._caller import Imported
 from ._index import Definition, Index
 
@@ -165,7 +165,7 @@ class _Modules:
         return {c[-1] for c in candidates if c[-1 - len(wanted) : -1] == wanted}
 
 
-@lru_cache(maxsize=4)
+@cached(maxsize=4)
 def _modules(paths: tuple[str, ...]) -> _Modules:
     """Built once per state of the project's file list (thousands of paths on a large project)."""
     return _Modules(paths)

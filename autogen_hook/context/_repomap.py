@@ -10,10 +10,11 @@ import contextlib
 import logging
 import os
 import sqlite3
-import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+from .._atomic import write_atomic
+from .._state import STATE
 from ._index import Definition, Index, IndexStats, connect
 from ._rank import Focus, rank
 
@@ -59,42 +60,31 @@ def _ranked(
         return render(rank(index, focus), index), stats
 
 
-_indexes: dict[str, Index] = {}  # open for the life of the process: loading costs more than a request
-_indexes_lock = threading.Lock()
-
-
 def _opened(path: str, root: str) -> Index:
-    with _indexes_lock:
-        index = _indexes.get(path)
+    """The index at ``path``, open for the life of the process (``STATE.indexes``): loading
+    it costs more than a request."""
+    with STATE.lock:
+        index: Index | None = STATE.indexes.get(path)
         if index is None or index.root != root:
-            index = _indexes[path] = Index(connect(path), root)
+            index = STATE.indexes[path] = Index(connect(path), root)
             _ignore_in_git(os.path.dirname(path))
         return index
 
 
 def _discard(path: str) -> None:
     """Close and delete a broken index, so the next attempt builds a new one."""
-    with _indexes_lock:
-        index = _indexes.pop(path, None)
+    with STATE.lock:
+        index: Index | None = STATE.indexes.pop(path, None)
     if index is not None:
         with contextlib.suppress(sqlite3.Error):
-            index.db.close()
+            index.close()
     for suffix in ("", "-journal", "-wal", "-shm"):
         with contextlib.suppress(OSError):
             os.unlink(path + suffix)
-
-
-def _forget_after_fork() -> None:
-    """A forked child must not share the parent's SQLite connections."""
-    _indexes.clear()
-
-
-os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _ignore_in_git(directory: str) -> None:
     """The index is local: a ``*`` .gitignore keeps it out of git even before the store has its own."""
     marker = os.path.join(directory, ".gitignore")
     if not os.path.exists(marker):
-        with open(marker, "w", encoding="utf-8") as f:
-            f.write("# Written by autogen-hook: the context index is a local cache.\n*\n")
+        write_atomic(marker, "# Written by autogen-hook: the context index is a local cache.\n*\n")

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 
 from .._errors import SettingsError
+from .._state import STATE
 from ._base import (
     Completion,
     CompletionRequest,
@@ -44,7 +45,6 @@ _BUILTIN = {
     "codegen": "autogen_hook.providers._codegen:CodegenProvider",
     "openai": "autogen_hook.providers._openai:OpenAIProvider",
 }
-_instances: dict[tuple[str, ...], Provider] = {}
 
 
 def available() -> list[str]:
@@ -64,28 +64,15 @@ def check(chain: tuple[str, ...], where: str) -> None:
 
 
 def get(name: str) -> Provider:
-    """The process-wide provider for ``name``; a new one if its credentials changed."""
+    """The process-wide provider for ``name`` (kept on ``STATE``, which closes it at exit);
+    a new one if its credentials changed."""
     factory = _factory(name)
     environment = getattr(factory, "environment", ())
     key = (name, *(os.environ.get(v, "") for v in environment))
-    provider = _instances.get(key)
+    provider: Provider | None = STATE.providers.get(key)
     if provider is None:
-        provider = factory()
-        _instances[key] = provider
+        provider = STATE.providers[key] = factory()
     return provider
-
-
-async def aclose_all() -> None:
-    """Close every provider's connections (at interpreter exit)."""
-    instances = list(_instances.values())
-    _instances.clear()
-    for provider in instances:
-        await provider.aclose()
-
-
-def forget_all() -> None:
-    """Drop providers without closing them: their sockets belong to a parent process."""
-    _instances.clear()
 
 
 def _factory(name: str) -> Callable[[], Provider]:

@@ -23,9 +23,9 @@ from pydantic import BaseModel
 
 from .._errors import MissingCredentialsError
 from ._base import Completion, CompletionRequest, Message, ProgressCallback, Usage
-from ._http import PooledClient
+from ._http import PooledClient, Service
 from ._sse import ServerSentEvent
-from ._wire import Service, StreamErrorEvent, chat, decode
+from ._wire import StreamErrorEvent, chat, decode
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_MODEL = "claude-sonnet-4-6"
@@ -103,17 +103,21 @@ class AnthropicProvider(PooledClient):
             parse=self._parse, parser=_EventParser, progress=progress,
         )
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"anthropic-version": API_VERSION}
-        if self.api_key:
-            headers["x-api-key"] = self.api_key
-        elif self.base_url == DEFAULT_BASE_URL:
+    def check(self) -> None:
+        """Raise MissingCredentialsError if the key is missing where it is needed (Anthropic's API)."""
+        if not self.api_key and self.base_url == DEFAULT_BASE_URL:
             raise MissingCredentialsError(
                 "ANTHROPIC_API_KEY is not set. Set it to your Anthropic API key, or set "
                 "ANTHROPIC_BASE_URL to an Anthropic-compatible gateway that needs no key, or "
                 "choose another provider with AUTOGEN_HOOK_PROVIDER.",
                 provider=self.name,
             )
+
+    def _headers(self) -> dict[str, str]:
+        self.check()
+        headers = {"anthropic-version": API_VERSION}
+        if self.api_key:
+            headers["x-api-key"] = self.api_key
         return headers
 
     def _parse(self, response: httpx.Response) -> Completion:

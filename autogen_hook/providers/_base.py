@@ -80,7 +80,12 @@ ProgressCallback = Callable[[Progress], None]
 @runtime_checkable
 class Provider(Protocol):
     """What a provider implements; register third-party ones under the
-    ``autogen_hook.providers`` entry-point group (name -> zero-argument factory)."""
+    ``autogen_hook.providers`` entry-point group (name -> zero-argument factory).
+
+    A provider may also define ``check() -> None``, raising MissingCredentialsError
+    (or SettingsError) when a request could not even be sent: it is called before
+    anything is written for a generation, so a misconfigured run leaves no trace.
+    """
 
     name: str
 

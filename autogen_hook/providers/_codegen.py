@@ -28,15 +28,14 @@ Retry-After (else the current interval) and polls again; other transient poll
 failures (5xx, connection) are tolerated up to ``_POLL_FAILURES`` in a row. A
 429 on the create is a transient error: the retry layer creates the run later.
 Codegen documents 10 creates per minute and 60 other requests per 30 seconds;
-process-wide sliding windows keep every run of this process under both.
+process-wide sliding windows keep every run of this process under both. Every wait
+reads the provider layer's clock (``_ratelimit.clock``), which tests inject.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-import time
 
 import httpx
 from pydantic import BaseModel
@@ -50,8 +49,9 @@ from .._errors import (
 )
 from ._base import Completion, CompletionRequest, Message, Progress, ProgressCallback
 from ._http import PooledClient, shorten
-from ._ratelimit import SlidingWindow
-from ._wire import Service, decode, send
+from ._http import Service
+from ._ratelimit import SlidingWindow, clock, window
+from ._wire import decode, send
 
 DEFAULT_BASE_URL = "https://api.codegen.com"
 DEFAULT_MODEL = "codegen-agent"  # recorded when no model is set: the organization's default runs
@@ -61,8 +61,8 @@ _POLL_START = 1.0
 _POLL_GROWTH = 1.5
 _POLL_CEILING = 15.0
 _POLL_FAILURES = 5
-_CREATES = SlidingWindow(10, 60.0)
-_POLLS = SlidingWindow(60, 30.0)
+CREATES = (10, 60.0)  # Codegen's documented limits: agent runs created per minute,
+POLLS = (60, 30.0)  # and other requests per 30 seconds
 
 _DONE = frozenset({"COMPLETE", "COMPLETED", "SUCCEEDED", "SUCCESS", "DONE", "FINISHED"})
 _FAILED = frozenset(
@@ -127,12 +127,12 @@ class CodegenProvider(PooledClient):
     ) -> Completion:
         headers = self._headers()
         runs = f"{self.base_url}/v1/organizations/{self._org_id()}/agent/run"
-        pace = _Pace(time.monotonic() + request.overall_timeout, request.overall_timeout)
+        pace = _Pace(clock().now() + request.overall_timeout, request.overall_timeout)
         watch = _Watch(request.module, progress)
         run = watch.report(await self._create(runs, headers, request, pace))
         while run.state not in _ENDED:
             await pace.sleep(run)
-            if not await _POLLS.wait(within=pace.remaining()):
+            if not await polls().wait(within=pace.remaining()):
                 raise _timed_out(run, request.overall_timeout)
             try:
                 response = await send(
@@ -157,11 +157,11 @@ class CodegenProvider(PooledClient):
         }
         if request.model:
             body["model"] = request.model
-        if not await _CREATES.wait(within=pace.remaining()):
+        if not await creates().wait(within=pace.remaining()):
             raise ProviderUnavailableError(
                 f"codegen could not start an agent run within {request.overall_timeout:g} s: "
-                f"this process has used Codegen's limit of {_CREATES.limit} runs in "
-                f"{_CREATES.period:g} s. Start fewer runs at once, or wait longer with the "
+                f"this process has used Codegen's limit of {CREATES[0]} runs in "
+                f"{CREATES[1]:g} s. Start fewer runs at once, or wait longer with the "
                 "agent-timeout setting (AUTOGEN_HOOK_AGENT_TIMEOUT).",
                 provider=self.name,
             )
@@ -171,14 +171,22 @@ class CodegenProvider(PooledClient):
         )
         return self._run(response)
 
+    def check(self) -> None:
+        """Raise MissingCredentialsError unless the token and the organization are set."""
+        self._token()
+        self._org_id()
+
     def _headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self._token()}"}
+
+    def _token(self) -> str:
         if not self.token:
             raise MissingCredentialsError(
                 f"CODEGEN_API_TOKEN is not set. Set it to your Codegen API token ({CREDENTIALS_PAGE}), "
                 "or choose another provider with AUTOGEN_HOOK_PROVIDER.",
                 provider=self.name,
             )
-        return {"authorization": f"Bearer {self.token}"}
+        return self.token
 
     def _org_id(self) -> int:
         if self.org_id.isdecimal():
@@ -192,6 +200,16 @@ class CodegenProvider(PooledClient):
 
     def _run(self, response: httpx.Response) -> _AgentRun:
         return decode(_AgentRun, response, self._service, "an agent run (AgentRunResponse)")
+
+
+def creates() -> SlidingWindow:
+    """The process's window of agent runs created."""
+    return window(("codegen", "creates"), *CREATES)
+
+
+def polls() -> SlidingWindow:
+    """The process's window of Codegen's other requests (polls)."""
+    return window(("codegen", "polls"), *POLLS)
 
 
 def build_prompt(messages: tuple[Message, ...]) -> str:
@@ -247,14 +265,14 @@ class _Pace:
         self._next = _POLL_START
 
     def remaining(self) -> float:
-        return self.deadline - time.monotonic()
+        return self.deadline - clock().now()
 
     async def sleep(self, run: _AgentRun) -> None:
         """Wait for the next poll, never past the deadline; raise once the deadline has passed."""
         remaining = self.remaining()
         if remaining <= 0:
             raise _timed_out(run, self.overall_timeout)
-        await asyncio.sleep(min(self._next, remaining))
+        await clock().sleep(min(self._next, remaining))
         self.interval = min(self.interval * _POLL_GROWTH, _POLL_CEILING)
         self._next = self.interval
 

@@ -1,18 +1,24 @@
-"""HTTP plumbing shared by the built-in providers: one pooled client, error mapping."""
+"""HTTP plumbing shared by the built-in providers: one pooled client, the server each talks to
+(``Service``), error mapping."""
 
 from __future__ import annotations
 
 import email.utils
 import json
+import os
 import time
+from dataclasses import dataclass
 
 import httpx
 
-from .._errors import AuthenticationError, ProviderHTTPError, ProviderUnavailableError
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from ._wire import Service
+from .._errors import (
+    AuthenticationError,
+    ProviderHTTPError,
+    ProviderResponseError,
+    ProviderUnavailableError,
+    SettingsError,
+)
+from .._version import __version__
 
 TRANSIENT_STATUSES = frozenset({408, 409, 429, 529}) | frozenset(range(500, 600))
 CONNECT_TIMEOUT = 10.0
@@ -25,8 +31,6 @@ def new_client(*, tls: bool = True) -> httpx.AsyncClient:
     bundle costs ~90 ms on the event loop, and that client never makes a TLS
     connection, since it never follows a redirect.
     """
-    from .. import __version__
-
     return httpx.AsyncClient(
         timeout=httpx.Timeout(120.0, connect=CONNECT_TIMEOUT),
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
@@ -42,6 +46,66 @@ def request_timeout(seconds: float) -> httpx.Timeout:
     already spent still gets a positive value: httpx refuses others."""
     seconds = max(seconds, 0.001)
     return httpx.Timeout(seconds, connect=min(CONNECT_TIMEOUT, seconds))
+
+
+@dataclass(frozen=True)
+class Service:
+    """A provider's server as its error messages name it."""
+
+    provider: str
+    base_url: str
+    base_variable: str  # where the base URL comes from, e.g. OPENAI_BASE_URL
+    credential: str  # what to check when the server refuses the credential
+    api: str  # what the base URL should point at, e.g. "an OpenAI-compatible /v1 endpoint"
+
+    @classmethod
+    def from_env(
+        cls, provider: str, base_variable: str, default_base_url: str, credential: str, api: str
+    ) -> Service:
+        """The service whose base URL is ``base_variable``'s value, else ``default_base_url``."""
+        base_url = (os.environ.get(base_variable) or default_base_url).strip().rstrip("/")
+        if not base_url.lower().startswith(("http://", "https://")):
+            raise SettingsError(  # retrying would not help
+                f"{base_variable}: expected an http:// or https:// URL of {api}, got {base_url!r}"
+            )
+        return cls(provider, base_url, base_variable, credential, api)
+
+    def unreachable(
+        self, exc: httpx.HTTPError, url: str, timeout: float
+    ) -> ProviderUnavailableError:
+        """A failure below HTTP; a timeout once connected is the answer being slow, not the
+        server being away, and says so."""
+        if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+            return self.too_slow(url, timeout, "")
+        hint = f"Is the server running? Check {self.base_variable} (now {self.base_url})."
+        return unavailable(exc, self.provider, url, hint)
+
+    def too_slow(self, url: str, timeout: float, received: str) -> ProviderUnavailableError:
+        return ProviderUnavailableError(
+            f"{self.provider} at {url} gave no whole answer within {timeout:g} s{received} "
+            "(the timeout setting, AUTOGEN_HOOK_TIMEOUT, bounds each request's whole answer). "
+            "Raise timeout for a slow model or server, or check that the server is not stuck.",
+            provider=self.provider,
+            transient=True,
+        )
+
+    def oversized(self, url: str, limit: int, max_tokens: int) -> ProviderResponseError:
+        return ProviderResponseError(
+            f"the answer from {self.provider} at {url} passed {limit:,} characters, more than "
+            f"an answer within max-tokens ({max_tokens} tokens) can be, so it was cut off "
+            "unread. The server may ignore the token limit (cap it there too: llama.cpp "
+            f"--n-predict, Ollama num_predict), or {self.base_variable} does not point at "
+            f"{self.api}.",
+            provider=self.provider,
+        )
+
+    def wrong_shape(self, url: str, what: str, body: str, problems: int) -> ProviderResponseError:
+        return ProviderResponseError(
+            f"{self.provider} at {url} answered with something that is not {what} "
+            f"({problems} problems, body starts {body[:200]!r}). "
+            f"Check that {self.base_variable} points at {self.api}.",
+            provider=self.provider,
+        )
 
 
 def check_status(response: httpx.Response, service: Service) -> None:

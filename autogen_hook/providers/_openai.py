@@ -26,9 +26,9 @@ from pydantic import BaseModel, Field
 
 from .._errors import MissingCredentialsError, ProviderHTTPError
 from ._base import Completion, CompletionRequest, ProgressCallback, Usage
-from ._http import PooledClient, is_context_overflow
+from ._http import PooledClient, Service, is_context_overflow
 from ._sse import ServerSentEvent
-from ._wire import Service, StreamErrorEvent, chat, decode
+from ._wire import StreamErrorEvent, chat, decode
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -135,17 +135,20 @@ class OpenAIProvider(PooledClient):
             parse=self._parse, parser=_ChunkParser, progress=progress,
         )
 
-    def _headers(self) -> dict[str, str]:
-        if self.api_key:
-            return {"authorization": f"Bearer {self.api_key}"}
-        if self.base_url == DEFAULT_BASE_URL:
+    def check(self) -> None:
+        """Raise MissingCredentialsError if the key is missing where it is needed (api.openai.com;
+        local servers such as Ollama, llama.cpp and vLLM usually need none)."""
+        if not self.api_key and self.base_url == DEFAULT_BASE_URL:
             raise MissingCredentialsError(
                 "OPENAI_API_KEY is not set. Set it to your OpenAI API key, or set "
                 "OPENAI_BASE_URL to an OpenAI-compatible server that needs no key (Ollama: "
                 "http://localhost:11434/v1), or choose another provider with AUTOGEN_HOOK_PROVIDER.",
                 provider=self.name,
             )
-        return {}  # local servers (Ollama, llama.cpp, vLLM) usually need no key
+
+    def _headers(self) -> dict[str, str]:
+        self.check()
+        return {"authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     def _parse(self, response: httpx.Response) -> Completion:
         data = decode(_ChatCompletion, response, self._service, "a chat completion")

@@ -1,19 +1,20 @@
 """Time for the provider layer: one clock, and the one rate limiter built on it.
 
 Everything that waits on a schedule (the ``rate-limit`` setting, Codegen's documented
-limits, the circuit breaker's cool-down, the retry budget) reads a :class:`Clock`, so
-tests move time instead of sleeping.
+limits and polls, the circuit breaker's cool-down, the retry budget) reads :func:`clock`:
+``STATE.clock`` when a test injected one, else monotonic time, so tests move time instead
+of sleeping. The process's windows live on ``STATE`` too (see :func:`window`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import os
 import threading
 import time
-import weakref
 from collections import deque
+
+from .._state import STATE
 
 
 class Clock:
@@ -27,6 +28,12 @@ class Clock:
 
 
 MONOTONIC = Clock()
+
+
+def clock() -> Clock:
+    """The clock every schedule reads: the injected ``STATE.clock``, else monotonic time."""
+    injected: Clock | None = STATE.clock
+    return injected or MONOTONIC
 
 
 class SlidingWindow:
@@ -43,7 +50,6 @@ class SlidingWindow:
         self.clock = clock
         self._starts: deque[float] = deque()
         self._lock = threading.Lock()
-        _windows.add(self)
 
     async def wait(self, within: float = math.inf) -> bool:
         """Wait until one more start fits; False at once (nothing booked) if that is more
@@ -71,13 +77,11 @@ class SlidingWindow:
             return start - now
 
 
-_windows: weakref.WeakSet[SlidingWindow] = weakref.WeakSet()
-
-
-def _renew_locks() -> None:
-    """A lock held by another thread at fork stays held in the child: give each window a new one."""
-    for window in _windows:
-        window._lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_renew_locks)
+def window(key: tuple[str, str], limit: int, period: float) -> SlidingWindow:
+    """The process's window ``key`` (``("codegen", "creates")``), on :func:`clock`; a new one if
+    its limit or period changed (a setting did)."""
+    with STATE.lock:
+        found: SlidingWindow | None = STATE.limiters.get(key)
+        if found is None or (found.limit, found.period) != (limit, period):
+            found = STATE.limiters[key] = SlidingWindow(limit, period, clock())
+        return found

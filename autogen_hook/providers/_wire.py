@@ -1,6 +1,6 @@
 """One exchange with a provider's server: a JSON answer or an SSE stream, every failure mapped.
 
-Providers describe their server once (``Service``) and hand stream events to a
+Providers describe their server once (``_http.Service``) and hand stream events to a
 small parser of their own format; sending, status checks, cut streams, error
 events and malformed answers are handled here, the same for every provider.
 Every exchange has a deadline (its ``timeout`` bounds the whole answer, not each
@@ -10,7 +10,6 @@ read) and a size limit derived from ``max_tokens``: nothing is read past either.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
@@ -19,9 +18,9 @@ from typing import Any, Protocol, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from .._errors import ProviderError, ProviderResponseError, ProviderUnavailableError, SettingsError
+from .._errors import ProviderError, ProviderUnavailableError
 from ._base import Completion, CompletionRequest, Progress, ProgressCallback
-from ._http import check_status, http_error, request_timeout, unavailable
+from ._http import Service, check_status, http_error, request_timeout
 from ._sse import ServerSentEvent, iter_events
 
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -66,66 +65,6 @@ def answer_limit(max_tokens: int) -> int:
 def stream_limit(max_tokens: int) -> int:
     """Characters of event stream that can carry ``max_tokens`` tokens."""
     return max_tokens * STREAM_CHARS_PER_TOKEN + MARGIN
-
-
-@dataclass(frozen=True)
-class Service:
-    """A provider's server as its error messages name it."""
-
-    provider: str
-    base_url: str
-    base_variable: str  # where the base URL comes from, e.g. OPENAI_BASE_URL
-    credential: str  # what to check when the server refuses the credential
-    api: str  # what the base URL should point at, e.g. "an OpenAI-compatible /v1 endpoint"
-
-    @classmethod
-    def from_env(
-        cls, provider: str, base_variable: str, default_base_url: str, credential: str, api: str
-    ) -> Service:
-        """The service whose base URL is ``base_variable``'s value, else ``default_base_url``."""
-        base_url = (os.environ.get(base_variable) or default_base_url).strip().rstrip("/")
-        if not base_url.lower().startswith(("http://", "https://")):
-            raise SettingsError(  # retrying would not help
-                f"{base_variable}: expected an http:// or https:// URL of {api}, got {base_url!r}"
-            )
-        return cls(provider, base_url, base_variable, credential, api)
-
-    def unreachable(
-        self, exc: httpx.HTTPError, url: str, timeout: float
-    ) -> ProviderUnavailableError:
-        """A failure below HTTP; a timeout once connected is the answer being slow, not the
-        server being away, and says so."""
-        if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
-            return self.too_slow(url, timeout, "")
-        hint = f"Is the server running? Check {self.base_variable} (now {self.base_url})."
-        return unavailable(exc, self.provider, url, hint)
-
-    def too_slow(self, url: str, timeout: float, received: str) -> ProviderUnavailableError:
-        return ProviderUnavailableError(
-            f"{self.provider} at {url} gave no whole answer within {timeout:g} s{received} "
-            "(the timeout setting, AUTOGEN_HOOK_TIMEOUT, bounds each request's whole answer). "
-            "Raise timeout for a slow model or server, or check that the server is not stuck.",
-            provider=self.provider,
-            transient=True,
-        )
-
-    def oversized(self, url: str, limit: int, max_tokens: int) -> ProviderResponseError:
-        return ProviderResponseError(
-            f"the answer from {self.provider} at {url} passed {limit:,} characters, more than "
-            f"an answer within max-tokens ({max_tokens} tokens) can be, so it was cut off "
-            "unread. The server may ignore the token limit (cap it there too: llama.cpp "
-            f"--n-predict, Ollama num_predict), or {self.base_variable} does not point at "
-            f"{self.api}.",
-            provider=self.provider,
-        )
-
-    def wrong_shape(self, url: str, what: str, body: str, problems: int) -> ProviderResponseError:
-        return ProviderResponseError(
-            f"{self.provider} at {url} answered with something that is not {what} "
-            f"({problems} problems, body starts {body[:200]!r}). "
-            f"Check that {self.base_variable} points at {self.api}.",
-            provider=self.provider,
-        )
 
 
 class StreamErrorEvent(Exception):
