@@ -4,13 +4,13 @@
 project each module was imported for, settings caches, facts about this interpreter)
 and the resources the cold path opens on first use (the background event loop and
 its providers, breakers, rate limiters and concurrency gate, project indexes, the
-import check's server, metadata caches, the status line). Each owning module makes
+import check's server, the status line). Each owning module makes
 its resource and puts it here; this module says how every piece ends:
 
     STATE.close()   close the resources (at interpreter exit, see _runtime)
     STATE.reset()   close them and forget everything else too (tests start afresh)
     fork()          the child forgets the parent's resources without closing them
-                    (their threads, sockets, locks and SQLite handles are the parent's)
+                    (their threads, sockets, locks and open indexes are the parent's)
                     and keeps the rest: one ``os.register_at_fork`` for the package
 
 This is the pattern of beartype's claw state and pytest's hook instance: one object,
@@ -65,7 +65,6 @@ class State:
         self.gate: Any = None  # the concurrency gate of provider requests
         self.context_locks: dict[str, Any] = {}  # project root -> asyncio.Lock on the loop
         self.indexes: dict[str, Any] = {}  # index path -> open context index
-        self.metadata: dict[str, Any] = {}  # .meta directory -> open diskcache
         self.check_server: Any = None  # the import check's fork server
         self.status_line: Any = None  # _progress's line on stderr
 
@@ -78,7 +77,7 @@ class State:
         with self.lock:
             loop, line, server = self.loop, self.status_line, self.check_server
             providers = list(self.providers.values())
-            files = [*self.indexes.values(), *self.metadata.values()]
+            files = list(self.indexes.values())
             self._no_resources()
         if line is not None:
             line.close()

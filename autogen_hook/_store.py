@@ -5,7 +5,8 @@ Layout of a store directory (``<project>/.autogen`` by default)::
     textutils.py          autogen.textutils: reviewable source, commit it like a lock file
     reports/daily.py      autogen.reports.daily
     __pycache__/          checked-hash bytecode (never stale, even within one second)
-    .meta/                diskcache: provider, model, prompt digest, attempts, times, hash
+    .meta/textutils.json  what wrote it: provider, model, prompt digest, attempts, problems,
+                          tokens, seconds, the source's hash (plain JSON: read it, commit it)
     .locks/               one lock file per module, so one process generates and others wait
     .index/               the context engine's index of the project (a cache)
 
@@ -19,23 +20,22 @@ import asyncio
 import contextlib
 import hashlib
 import importlib.util
+import json
 import os
 import py_compile
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
-import diskcache  # imported here: writes run in worker threads, where a first import could race
-
 from ._atomic import write_atomic
 from ._errors import StoreError
 from ._names import stored_file
-from ._state import STATE
 
 HEADER_PREFIX = "# autogen-hook:"
 _GITIGNORE = (
-    "# Written by autogen-hook: bytecode, metadata, locks and the context index are local.\n"
-    "__pycache__/\n.meta/\n.locks/\n.index/\n"
+    "# Written by autogen-hook: bytecode, locks, the context index and unfinished writes are\n"
+    "# local; the modules and .meta/ (who wrote each, from what) are meant to be committed.\n"
+    "__pycache__/\n.locks/\n.index/\n.*.tmp\n"
 )
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
@@ -133,26 +133,32 @@ class Store:
             raise self._write_error(module, exc) from None
         _compile_bytecode(path)
         try:
-            self._metadata().set(module, {**metadata, "source_sha256": source_hash(source)})
-        except Exception as exc:  # the module is stored and valid; metadata is a record
+            self.write_metadata(module, {**metadata, "source_sha256": source_hash(source)})
+        except OSError as exc:  # the module is stored and valid; metadata is a record
             import warnings
 
             warnings.warn(f"autogen-hook: could not record metadata for {module}: {exc}")
         return path
 
+    def metadata_path(self, module: str) -> str:
+        """``autogen.a.b`` -> ``<store>/.meta/a.b.json``."""
+        return os.path.join(self.directory, ".meta", module.partition(".")[2] + ".json")
+
     def metadata(self, module: str) -> dict[str, Any] | None:
-        """What was recorded when ``module`` was last written, or None."""
-        value = self._metadata().get(module)
+        """What was recorded when ``module`` was last written; None if nothing was, or if the
+        record is unreadable (the next write replaces it)."""
+        try:
+            with open(self.metadata_path(module), encoding="utf-8") as f:
+                value = json.load(f)
+        except (OSError, ValueError):
+            return None
         return value if isinstance(value, dict) else None
 
-    def _metadata(self) -> diskcache.Cache:
-        """The store's metadata cache, opened once per process (opening costs ~ms)."""
-        directory = os.path.join(self.directory, ".meta")
-        with STATE.lock:
-            cache: diskcache.Cache | None = STATE.metadata.get(directory)
-            if cache is None:
-                cache = STATE.metadata[directory] = diskcache.Cache(directory)
-        return cache
+    def write_metadata(self, module: str, metadata: dict[str, Any]) -> None:
+        """Replace the module's record (sorted keys and one key a line: it diffs well)."""
+        path = self.metadata_path(module)
+        self._prepare(os.path.dirname(path))
+        write_atomic(path, json.dumps(metadata, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
     def _prepare(self, directory: str) -> None:
         """Create ``directory`` inside the store, and the store's .gitignore with it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 import subprocess
@@ -61,8 +62,11 @@ def test_metadata_records_provenance(project: Project, llm: FakeLLM) -> None:
     assert meta["names"] == ["parse_price"]
     assert len(meta["prompt_sha256"]) == 64 and len(meta["source_sha256"]) == 64
     assert meta["written_at"].endswith("+00:00")
-    gitignore = (project.store / ".gitignore").read_text()
-    assert ".meta/" in gitignore and "__pycache__/" in gitignore
+    record = project.store / ".meta" / "money.json"  # plain JSON, one key a line: it diffs well
+    assert json.loads(record.read_text()) == meta and record.read_text().count("\n") > 10
+    gitignore = (project.store / ".gitignore").read_text().splitlines()
+    assert "__pycache__/" in gitignore and ".locks/" in gitignore and ".*.tmp" in gitignore
+    assert ".meta/" not in gitignore  # committed with the modules: who wrote each, from what
 
 
 def test_warm_import_loads_nothing_heavy(project: Project, llm: FakeLLM) -> None:
@@ -73,7 +77,7 @@ def test_warm_import_loads_nothing_heavy(project: Project, llm: FakeLLM) -> None
             """
             import sys
             from autogen.money import parse_price
-            heavy = ["httpx", "pydantic", "black", "tree_sitter", "diskcache", "difflib", "asyncio", "tomllib"]
+            heavy = ["httpx", "pydantic", "black", "tree_sitter", "json", "difflib", "asyncio", "tomllib"]
             print(parse_price("$2"), [m for m in heavy if m in sys.modules])
             """
         )

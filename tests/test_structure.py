@@ -137,7 +137,7 @@ autogen_hook.generate("autogen.t", ["f"])
 server = STATE.check_server._process.pid
 index = next(iter(STATE.indexes.values()))
 loop = STATE.loop
-print("open", STATE.overrides, sorted(STATE.providers)[0][0], len(STATE.metadata), loop.thread.is_alive())
+print("open", STATE.overrides, sorted(STATE.providers)[0][0], len(STATE.indexes), loop.thread.is_alive())
 STATE.reset()
 try:
     os.kill(server, 0)
@@ -149,7 +149,7 @@ try:
     print("index open")
 except Exception as exc:
     print("index closed")
-print("after", STATE.overrides, STATE.providers, STATE.metadata, STATE.loop, loop.thread.is_alive(),
+print("after", STATE.overrides, STATE.providers, STATE.indexes, STATE.loop, loop.thread.is_alive(),
       loop.loop.is_closed(), [t.name for t in threading.enumerate() if t.name.startswith("autogen")])
 print(autogen_hook.generate("autogen.u", ["f"]).provider)  # a new loop, server and index
 """
