@@ -10,8 +10,9 @@ and where known ``attempts``, ``input_tokens``, ``output_tokens``, ``seconds``, 
     generated  stored               a module was generated and stored
     rejected   refused-policy       an attempt's reply was refused by the capability policy
     rejected   refused-check        ... by the import check (the sandboxed import)
-    rejected   refused-validation   ... by the other checks (no code, syntax, names, black,
-                                    cut off at max-tokens, secrets not kept)
+    rejected   refused-examples     ... by its examples (run in the import check's process)
+    rejected   refused-validation   ... by the other checks (no code, syntax, names, the
+                                    caller's calls, black, cut off at max-tokens, secrets)
     rejected   refused-review       review refused the module: at the prompt, or no terminal
     accepted   accepted             a module was accepted: at the prompt or by ``accept``
     failed     failed-provider      the providers could not answer

@@ -121,13 +121,16 @@ def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """Build the request an import would make, collect its context and print the message."""
     from dataclasses import replace
 
-    from ._errors import SettingsError
+    from ._errors import ExampleError, SettingsError
     from ._grants import grants_for, packages_for
     from ._names import module_problem, names_problem
     from ._prompt import build_messages
     from ._request import CallerSite, Request
     from ._settings import FIELDS, project_root_of, resolve
+    from ._spec_sources import gather
+    from ._store import Store
     from .context import collect, estimate_tokens, redaction_report
+    from .context._redact import redact
 
     names = tuple(n.strip() for n in args.names.split(",") if n.strip())
     if not names:
@@ -156,8 +159,13 @@ def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         grants = grants_for(args.module, settings)
     except SettingsError as exc:
         parser.error(str(exc))
+    try:
+        behaviour = gather(request, settings, Store(settings.store_dir), set())
+    except ExampleError as exc:
+        parser.error(str(exc))
     context = replace(collect(request, settings), packages=packages_for(args.module, settings))
-    message = build_messages(context, settings.namespace, grants)[-1].content
+    examples = [redact(e.text) for e in behaviour.shown]
+    message = build_messages(context, settings.namespace, grants, examples)[-1].content
     print(message)
     print("\n---")
     print(

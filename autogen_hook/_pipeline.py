@@ -9,6 +9,7 @@ call it too). Everything here is the cold path and may import what it needs.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
@@ -31,9 +32,11 @@ from ._request import Request, caller_site
 from ._resilience import ask, check_ready, provider_chain
 from ._result import GenerationResult
 from ._settings import Settings
+from ._spec_sources import gather
 from ._state import STATE
 from ._store import Store, header, source_hash, strip_header
 from ._validate import Grants, Problem, Spec, defined_names, validate
+from ._validate._examples import Example
 from .context import Context, collect
 from .context._redact import SecretsNotKept, redact, restore
 from .providers import Completion, CompletionRequest, Usage
@@ -43,6 +46,7 @@ from .providers import _anthropic, _codegen, _openai  # noqa: F401 - imported he
 
 
 T = TypeVar("T")
+log = logging.getLogger("autogen_hook")
 
 
 def provide(
@@ -198,9 +202,12 @@ class _Generation:
 
     async def run(self, started: float) -> GenerationResult:
         self.started = started
+        # an example that is the user's error fails here, before any model is asked
+        behaviour = await asyncio.to_thread(gather, self.request, self.settings, self.store, self.kept)
         context = await self._timed("context", _collect(self.request, self.settings))
         context = replace(context, packages=packages_for(self.request.module, self.settings))
-        messages = build_messages(context, self.settings.namespace, self.grants)
+        examples = [redact(e.text) for e in behaviour.shown]
+        messages = build_messages(context, self.settings.namespace, self.grants, examples)
         self.prompt_sha256 = digest(messages)
         conversation = messages
         spec = Spec(
@@ -210,6 +217,7 @@ class _Generation:
             filename=self.store.path(self.request.module),
             namespace=self.request.module.split(".")[0],
             grants=self.grants,
+            behaviour=behaviour,
         )
         for attempt in range(1, self.settings.max_attempts + 1):
             try:
@@ -233,7 +241,8 @@ class _Generation:
                         f"the answer was cut off at max-tokens ({self.settings.max_tokens} tokens) "
                         "before it ended; write a shorter module, or raise the max-tokens setting"
                     )
-                source = await self._timed("validation", validate(completion.text, spec))
+                unchecked: list[Example] = []
+                source = await self._timed("validation", validate(completion.text, spec, unchecked))
                 source = _with_secrets(source, self.request.existing_source)
             except Problem as problem:
                 # redacted: it may quote what the candidate printed or raised in the check
@@ -245,7 +254,8 @@ class _Generation:
                 conversation = retry_messages(messages, reply, self.problems[-1])
                 continue
             self.timings["total"] = time.perf_counter() - started
-            return await self._store(source, provider, completion, messages, attempt)
+            _warn_unchecked(self.request.module, unchecked)
+            return await self._store(source, provider, completion, messages, attempt, behaviour.record(unchecked))
         await self._audit("failed", "failed-validation", self.settings.max_attempts, self.problems)
         raise ValidationFailedError(self.request.module, self.problems)
 
@@ -288,6 +298,7 @@ class _Generation:
         completion: Completion,
         messages: tuple[providers.Message, ...],
         attempt: int,
+        examples: dict[str, object],
     ) -> GenerationResult:
         module = self.request.module
         now = datetime.now(timezone.utc)
@@ -304,6 +315,7 @@ class _Generation:
             "output_tokens": self.usage.output_tokens,
             "written_at": now.isoformat(timespec="seconds"),
             "seconds": round(self.timings["total"], 3),
+            **examples,
         }
         made = {"provider": provider, "model": completion.model}
         try:
@@ -325,6 +337,16 @@ class _Generation:
             problems=tuple(self.problems),
             usage=self.usage,
             timings=dict(self.timings),
+        )
+
+
+def _warn_unchecked(module: str, unchecked: list[Example]) -> None:
+    """An example the sandbox could not judge is the user's to know about: it was not verified."""
+    if unchecked:
+        log.warning(
+            "autogen-hook: %s: %d example(s) could not be checked, because the import check's sandbox "
+            "refuses the files, network and processes the module is granted: %s", module, len(unchecked),
+            "; ".join(redact(e.label) for e in unchecked),
         )
 
 
