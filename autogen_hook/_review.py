@@ -108,7 +108,7 @@ def interactive() -> bool:
         return False
     try:
         return bool(sys.stdin and sys.stdin.isatty() and sys.stderr and sys.stderr.isatty())
-    except (AttributeError, ValueError):  # replaced or closed streams
+    except (AttributeError, OSError, ValueError):  # replaced or closed streams (pytest's)
         return False
 
 

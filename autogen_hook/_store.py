@@ -165,7 +165,8 @@ class Store:
         meta = self.metadata_path(module)
         try:
             self._prepare(os.path.dirname(path), os.path.dirname(meta))
-            self._remove_stale(os.path.dirname(path), os.path.dirname(meta))
+            bytecode = os.path.join(os.path.dirname(path), "__pycache__")
+            self._remove_stale(os.path.dirname(path), os.path.dirname(meta), bytecode)
             # the record first: a crash between the renames leaves the old module with a
             # record that does not match it, which review reads as a hand edit of the old
             # module; the other order would let a new module pass as one
@@ -243,8 +244,8 @@ class Store:
         _write_gitignore(os.path.join(self.directory, ".gitignore"))
 
     def _remove_stale(self, *directories: str) -> None:
-        """Dead writers' temporary files, in the directories written now and the store's own
-        (a .gitignore's)."""
+        """Dead writers' temporary files, in the directories written now (bytecode's too) and
+        the store's own (a .gitignore's, accepted.json's)."""
         for directory in dict.fromkeys((self.directory, *directories)):
             remove_stale(directory)
 
