@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Sequence
 
+from ._settings import Settings
 from ._version import __version__
 
 
@@ -48,7 +49,59 @@ def _parser() -> argparse.ArgumentParser:
         "Exit status 0 when every guarantee held, 1 otherwise.",
     )
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
+    _add_accept(commands)
+    _add_audit(commands)
     return parser
+
+
+def _add_accept(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    accept = commands.add_parser(
+        "accept",
+        help="accept stored modules after review, so that the review setting lets them run",
+        description="Show each module (and what changed since it was last accepted), ask, and "
+        "record the accepted version's SHA-256 in the store's accepted.json (commit it). "
+        "Exit status 0 when every module is accepted, 1 otherwise, 2 when nobody can be asked.",
+    )
+    accept.add_argument("modules", nargs="*", metavar="MODULE", help="e.g. autogen.textutils")
+    accept.add_argument("--all", action="store_true", help="every stored module not accepted yet")
+    accept.add_argument("--yes", action="store_true",
+                        help="accept without asking, listing each module accepted (for scripts)")
+
+    def run(args: argparse.Namespace) -> int:
+        if bool(args.modules) == args.all:
+            accept.error("name the modules to accept, or pass --all (not both)")
+        from ._review import command
+
+        return command(args, _settings_here(accept))
+
+    accept.set_defaults(run=run)
+
+
+def _add_audit(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = commands.add_parser(
+        "audit",
+        help="print the store's audit log: every generation, rejection, acceptance, failure",
+        description="Print .autogen/audit.jsonl (after the rotated audit.1.jsonl), oldest first.",
+    )
+    audit.add_argument("--json", action="store_true", help="print the lines as JSON, as stored")
+
+    def run(args: argparse.Namespace) -> int:
+        from ._audit import command
+
+        return command(args, _settings_here(audit).store_dir)
+
+    audit.set_defaults(run=run)
+
+
+def _settings_here(parser: argparse.ArgumentParser) -> Settings:
+    """The settings of the project the current directory is in."""
+    from ._errors import SettingsError
+    from ._settings import project_root_of, resolve
+
+    try:
+        return resolve(project_root_of(os.getcwd()))
+    except SettingsError as exc:
+        parser.error(str(exc))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _context(args.command_parser, args)
     if args.command == "doctor":
         return _doctor(args)
+    if hasattr(args, "run"):
+        return int(args.run(args))
     parser.print_help()
     return 0
 

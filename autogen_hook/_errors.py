@@ -9,6 +9,7 @@ code keeps working when a generated import fails::
     ├── InvalidNameError                       a module or name that is never generated
     ├── GenerationCycleError                   generating X needs X itself
     ├── StoreError                             the store could not be written
+    ├── NotAcceptedError                       review is on and the module is not accepted
     ├── ExampleError                           an example of the user's cannot be evaluated
     ├── ValidationFailedError                  every attempt produced unusable code
     └── ProviderError                          the model could not be asked
@@ -53,6 +54,10 @@ class StoreError(AutogenHookError):
     """The generated module could not be written to the store."""
 
 
+class NotAcceptedError(AutogenHookError):
+    """The ``review`` setting asks for a stored module to be accepted before it runs, and
+    it is not: refused at the prompt, or no terminal to ask on. The message names the
+    ``autogen-hook accept`` command."""
 class ExampleError(AutogenHookError):
     """An example the user gave cannot be evaluated (not Python, not one expression, a private
     name, nothing of the module in it): the user's error, so it is never sent to the model."""

@@ -5,7 +5,8 @@ modules no other finder found: ordinary imports never reach it, and a real
 package that owns the namespace name (Microsoft AutoGen's ``autogen``) wins.
 
 Importing ``autogen.x`` never calls a model. The module is loaded from the
-store if its file exists, and is empty otherwise; every namespace module gets a
+store if its file exists (under the ``review`` setting, only once its bytes are
+accepted), and is empty otherwise; every namespace module gets a
 ``__getattr__`` that generates missing names on first use. ``from autogen.x
 import a, b`` reaches that ``__getattr__`` through ``hasattr``, and the cold
 path reads the whole statement, so ``a`` and ``b`` come from one request.
@@ -14,6 +15,8 @@ This is the warm path: it must import only what Python has loaded at start-up (n
 ``__future__``: annotations that name typing-only imports are quoted instead).
 """
 
+import _imp
+import marshal
 import os
 import sys
 
@@ -22,6 +25,7 @@ import _frozen_importlib_external as _external
 
 from . import _settings
 from ._names import (
+    accepted_file,
     caller_dir,
     caller_frame,
     generatable,
@@ -37,6 +41,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from types import FrameType, ModuleType, TracebackType
     from typing import Any
+
+    from typing_extensions import Buffer
 
 
 class _RootLoader:
@@ -61,8 +67,17 @@ class StoredLoader(_external.SourceFileLoader):
     """Loads a namespace module from its stored ``.py`` file, if there is one yet.
 
     Subclassing SourceFileLoader keeps everything Python does for source files:
-    bytecode caching, ``inspect.getsource``, tracebacks with real lines.
+    bytecode caching, ``inspect.getsource``, tracebacks with real lines. What differs:
+    only checked-hash bytecode is trusted, a broken ``.pyc`` is a cache miss, bytecode is
+    written by the package's atomic writer, and under the ``review`` setting the source's
+    bytes must be accepted before the code is handed over to run.
     """
+
+    def __init__(self, fullname: str, path: str, review: str = "never", store: str = "") -> None:
+        super().__init__(fullname, path)
+        self.review = review
+        self.store = store
+        self._source: bytes | None = None  # the bytes get_code validated or compiled
 
     def get_data(self, path: str) -> bytes:
         """Only checked-hash bytecode counts: a committed or hand-edited module can keep the
@@ -70,26 +85,153 @@ class StoredLoader(_external.SourceFileLoader):
         data: bytes = super().get_data(path)
         if path.endswith(".pyc") and data[4:8] != _CHECKED_HASH:
             raise OSError("timestamp bytecode is not trusted for stored modules")  # recompiled
+        if path == self.path:
+            self._source = data
         return data
+
+    def get_code(self, fullname: str) -> "Any":
+        """The module's code; the review decides on the very bytes it was validated against
+        or compiled from."""
+        self._source = None
+        try:
+            code = super().get_code(fullname)
+        except (EOFError, ValueError, TypeError):  # marshal: a truncated or garbled .pyc
+            if not os.path.exists(_external.cache_from_source(self.path)):
+                raise  # not the bytecode's fault
+            code = self._without_bytecode(fullname)
+        if self.review != "never":
+            source = self._source if self._source is not None else super().get_data(self.path)
+            _check_review(self, fullname, source)
+        return code
+
+    def _without_bytecode(self, fullname: str) -> "Any":
+        """The code compiled from the source, the broken bytecode removed (and written anew);
+        where it cannot be removed (a read-only store) it is passed by."""
+        try:
+            os.unlink(_external.cache_from_source(self.path))
+        except OSError:
+            return self.source_to_code(self.get_data(self.path), self.path)
+        return super().get_code(fullname)
 
     def _cache_bytecode(self, source_path: str, bytecode_path: str, data: bytes) -> None:
         """Write what Python compiled as checked-hash bytecode rather than timestamped."""
         if data[4:8] != _CHECKED_HASH:
-            import _imp
-
             key = int.from_bytes(_external.MAGIC_NUMBER, "little")
             digest = _imp.source_hash(key, super().get_data(source_path))
             data = data[:4] + _CHECKED_HASH + digest + data[16:]
         super()._cache_bytecode(source_path, bytecode_path, data)  # type: ignore[misc]  # not in typeshed
 
+    def set_data(self, path: str, data: "Buffer", *, _mode: int = 0o666) -> None:
+        """Bytecode through the package's writer: Python's own ignores a short write on a full
+        disk and would leave a truncated ``.pyc`` behind a valid header."""
+        from ._atomic import make_dirs, write_atomic
+
+        try:
+            make_dirs(os.path.dirname(path))
+            write_atomic(path, bytes(data))
+        except OSError:
+            pass  # no bytecode is fine: the source is compiled again next time
+
     def exec_module(self, module: "ModuleType") -> None:
         if os.path.exists(self.path):
-            super().exec_module(module)
+            try:
+                super().exec_module(module)
+            except ImportError as exc:
+                if _refused(exc, module.__name__):  # the message says it all
+                    raise exc.with_traceback(None) from None
+                raise  # the module's own code failed: its lines are news
         if "__getattr__" not in module.__dict__:
             name = module.__name__
             module.__getattr__ = _getattr_hook(  # type: ignore[method-assign]
                 lambda attribute: _generate(name, attribute)
             )
+
+
+def _refused(exc: ImportError, module: str) -> bool:
+    """Whether ``exc`` is review refusing ``module`` itself (not an import inside its code)."""
+    from ._errors import NotAcceptedError  # only on an error
+
+    return isinstance(exc, NotAcceptedError) and exc.name == module
+
+
+def _check_review(loader: StoredLoader, module: str, source: bytes) -> None:
+    """Raise NotAcceptedError unless the review setting lets ``source`` run: at once from the
+    review cache, else by the cold path (SHA-256, accepted.json, the terminal), whose verdict
+    is remembered."""
+    strict = loader.review == "always"
+    if _verified(loader.store, module, source, strict):
+        return
+    from ._review import review
+
+    lock = _stamp(accepted_file(loader.store))  # before review reads it: a change voids the entry
+    accepted = review(loader.store, module, loader.path, source, loader.review)
+    _remember(loader.store, module, source, accepted, lock)
+
+
+# Review's warm answer. accepted.json says what was accepted by SHA-256, and reading it needs
+# json and hashlib, which start-up did not load. So once the cold path has verified a module's
+# bytes, the loader remembers them in the store's __pycache__/accepted.marshal (local, like
+# bytecode): (format, accepted.json's stamp, key, {module: (hash, accepted)}), where hash is
+# the SipHash-1-3 of checked-hash bytecode (_imp.source_hash, built in) under a key drawn at
+# random for this cache (nobody who cannot read the cache can make other bytes that match),
+# and accepted is False for a person's own code, which only review = "new" lets run. Any
+# change to accepted.json (an acceptance, a pull, an edit) changes its stamp and voids every
+# entry. Written under PYTHONDONTWRITEBYTECODE too: it is not bytecode, and it is what keeps
+# review cheap; a store that cannot be written is verified the slow way every time.
+_REVIEW_FORMAT = 1
+_KEY_SHIFT = 33 if sys.platform == "win32" else 1  # the key is a C long: 31 or 63 bits
+
+
+def _review_cache(store: str) -> str:
+    return os.path.join(store, "__pycache__", "accepted.marshal")
+
+
+def _stamp(path: str) -> "tuple[int, int, int, int] | None":
+    """What changes whenever ``path`` is replaced or written: inode, size, mtime, ctime."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _load_review_cache(store: str) -> "tuple[Any, int, dict[str, Any]] | None":
+    """(accepted.json's stamp, key, entries); None if there is no usable cache."""
+    try:
+        with open(_review_cache(store), "rb") as f:
+            fmt, lock, key, entries = marshal.loads(f.read())  # load(f) reads piece by piece
+    except (OSError, EOFError, ValueError, TypeError):  # missing, or not ours: a miss
+        return None
+    if fmt != _REVIEW_FORMAT or not isinstance(key, int) or not isinstance(entries, dict):
+        return None
+    return lock, key, entries
+
+
+def _verified(store: str, module: str, source: bytes, strict: bool) -> bool:
+    """Whether the cache says ``source`` may run: accepted, or (not ``strict``) a person's own."""
+    cache = _load_review_cache(store)
+    if cache is None or cache[0] != _stamp(accepted_file(store)):
+        return False
+    entry = cache[2].get(module)
+    if not isinstance(entry, tuple) or len(entry) != 2:
+        return False
+    return entry[0] == _imp.source_hash(cache[1], source) and (entry[1] or not strict)
+
+
+def _remember(store: str, module: str, source: bytes, accepted: bool, lock: "Any") -> None:
+    """Record the cold path's verdict on ``source`` against accepted.json as it was at ``lock``."""
+    cache = _load_review_cache(store)
+    key = cache[1] if cache else int.from_bytes(os.urandom(8), "little") >> _KEY_SHIFT
+    entries = dict(cache[2]) if cache and cache[0] == lock else {}
+    entries[module] = (_imp.source_hash(key, source), accepted)
+    from ._atomic import make_dirs, write_atomic
+
+    path = _review_cache(store)
+    try:
+        make_dirs(os.path.dirname(path))
+        write_atomic(path, marshal.dumps((_REVIEW_FORMAT, lock, key, entries)))
+    except (OSError, ValueError):
+        pass
 
 
 def _getattr_hook(action: "Callable[[str], object]") -> "Callable[[str], object]":
@@ -151,13 +293,14 @@ def _generate(module_name: str, name: str) -> object:
     from ._errors import NotGeneratedError
     from ._pipeline import provide
 
+    settings = FINDER.settings_for(module_name)
     try:
-        path = provide(module_name, name, statement, FINDER.settings_for(module_name), frame)
+        path = provide(module_name, name, statement, settings, frame)
     except NotGeneratedError as exc:
         if name in statement:
             raise
         raise _missing(module, name, str(exc)) from None
-    _exec_stored(module, path)
+    _exec_stored(module, path, settings)
     try:
         return module.__dict__[name]
     except KeyError:
@@ -172,7 +315,7 @@ def _missing(module: "ModuleType", name: str, message: str = "") -> AttributeErr
     return error
 
 
-def _exec_stored(module: "ModuleType", path: str) -> None:
+def _exec_stored(module: "ModuleType", path: str, settings: _settings.Settings) -> None:
     """Run the stored file in the existing module object, with the loader imports use."""
     import importlib.util
 
@@ -181,7 +324,7 @@ def _exec_stored(module: "ModuleType", path: str) -> None:
     if module.__spec__ is not None:
         module.__spec__.origin = path
         module.__spec__.has_location = True
-    StoredLoader(module.__name__, path).exec_module(module)
+    StoredLoader(module.__name__, path, settings.review, settings.store_dir).exec_module(module)
 
 
 class HookFinder:
@@ -243,7 +386,8 @@ class HookFinder:
                 return None  # never generated: tools probe __main__, _version
         # without a file yet, the origin (and so the module's repr) says so instead of naming one
         origin = path if stored else _UNSTORED
-        spec = _bootstrap.ModuleSpec(name, StoredLoader(name, path), origin=origin, is_package=True)
+        loader = StoredLoader(name, path, settings.review, settings.store_dir)
+        spec = _bootstrap.ModuleSpec(name, loader, origin=origin, is_package=True)
         spec.has_location = stored
         return spec
 

@@ -99,6 +99,16 @@ def stored_file(store_dir: str, module_name: str) -> str:
     return os.path.join(store_dir, *module_name.split(".")[1:]) + ".py"
 
 
+def metadata_file(store_dir: str, module_name: str) -> str:
+    """``autogen.a.b`` -> ``<store>/.meta/a.b.json``."""
+    return os.path.join(store_dir, ".meta", module_name.partition(".")[2] + ".json")
+
+
+def accepted_file(store_dir: str) -> str:
+    """The reviewed lock: what was accepted, by SHA-256."""
+    return os.path.join(store_dir, "accepted.json")
+
+
 _HERE = os.path.dirname(__file__)
 _SKIPPED = tuple(  # not the caller: importlib, this package, the standard library, installed
     dict.fromkeys(  # packages; not all of sys.prefix, where projects live too (/usr/src/app)

@@ -17,8 +17,14 @@ from datetime import datetime, timezone
 from types import FrameType
 from typing import TypeVar
 
-from . import _progress, _runtime, providers
-from ._errors import GenerationCycleError, NotGeneratedError, ProviderError, ValidationFailedError
+from . import _audit, _progress, _runtime, providers
+from ._errors import (
+    GenerationCycleError,
+    NotGeneratedError,
+    ProviderError,
+    StoreError,
+    ValidationFailedError,
+)
 from ._grants import grants_for, packages_for
 from ._names import generatable
 from ._prompt import build_messages, digest, retry_messages
@@ -34,6 +40,7 @@ from ._validate._examples import Example
 from .context import Context, collect
 from .context._redact import SecretsNotKept, redact, restore
 from .providers import Completion, CompletionRequest, Usage
+from .providers._wire import answer_limit
 from .providers import _anthropic, _codegen, _openai  # noqa: F401 - imported here, in the
 # calling thread: importing httpx and pydantic on the event loop would stall it for ~0.2 s
 
@@ -108,6 +115,7 @@ async def ensure(
     chain = chain or provider_chain(request.module, settings)
     grants = grants_for(request.module, settings)
     check_ready(chain)
+    await _check_space(store, request, settings)
     async with store.lock(request.module):
         existing = store.read(request.module)  # another process may have stored it meanwhile
         missing = _unstored(existing, request.names)
@@ -124,6 +132,21 @@ async def ensure(
         finally:
             if job is not None:
                 job.finish()
+
+
+async def _check_space(store: Store, request: Request, settings: Settings) -> None:
+    """Fail before the provider is paid when the store could not hold its answer: room for
+    the longest answer ever read (``answer_limit``, 128 KiB at the default max-tokens) four
+    times over, for the module, the temporary copy beside the old one until the rename, its
+    bytecode (1.2 times the source over the standard library, 2.2 at most) and its record."""
+    try:
+        store.check_space(request.module, 4 * answer_limit(settings.max_tokens))
+    except StoreError as exc:
+        await asyncio.to_thread(
+            _audit.record, store.directory, "failed", "failed-store", request.module,
+            names=list(request.names), problems=[str(exc)],
+        )
+        raise
 
 
 def _unstored(source: str | None, names: tuple[str, ...]) -> tuple[str, ...]:
@@ -174,14 +197,18 @@ class _Generation:
     timings: dict[str, float] = field(default_factory=lambda: dict(_NOT_RUN))
     usage: Usage = field(default_factory=Usage)
     problems: list[str] = field(default_factory=list)
+    prompt_sha256: str | None = None
+    started: float = 0.0
 
     async def run(self, started: float) -> GenerationResult:
+        self.started = started
         # an example that is the user's error fails here, before any model is asked
         behaviour = await asyncio.to_thread(gather, self.request, self.settings, self.store, self.kept)
         context = await self._timed("context", _collect(self.request, self.settings))
         context = replace(context, packages=packages_for(self.request.module, self.settings))
         examples = [redact(e.text) for e in behaviour.shown]
         messages = build_messages(context, self.settings.namespace, self.grants, examples)
+        self.prompt_sha256 = digest(messages)
         conversation = messages
         spec = Spec(
             module=self.request.module,
@@ -201,6 +228,8 @@ class _Generation:
             except ProviderError as exc:  # what the earlier attempts met is news too
                 for n, problem in enumerate(self.problems, 1):
                     exc.msg += f"\n  attempt {n} failed validation: {problem}"
+                await self._audit("failed", "failed-provider", attempt, [redact(exc.msg, prose=True)],
+                                  provider=exc.provider)
                 raise
             self.usage = Usage(
                 self.usage.input_tokens + completion.usage.input_tokens,
@@ -218,6 +247,8 @@ class _Generation:
             except Problem as problem:
                 # redacted: it may quote what the candidate printed or raised in the check
                 self.problems.append(redact(str(problem), prose=True))
+                await self._audit("rejected", f"refused-{problem.kind}", attempt, self.problems[-1:],
+                                  provider=provider, model=completion.model)
                 # a cut-off answer is not sent back: it would fill the context it ran out of
                 reply = None if completion.truncated else completion.text
                 conversation = retry_messages(messages, reply, self.problems[-1])
@@ -225,7 +256,19 @@ class _Generation:
             self.timings["total"] = time.perf_counter() - started
             _warn_unchecked(self.request.module, unchecked)
             return await self._store(source, provider, completion, messages, attempt, behaviour.record(unchecked))
+        await self._audit("failed", "failed-validation", self.settings.max_attempts, self.problems)
         raise ValidationFailedError(self.request.module, self.problems)
+
+    async def _audit(self, event: str, decision: str, attempts: int, problems: list[str],
+                     **fields: object) -> None:
+        """One line of the audit log about this generation, with what it has spent so far."""
+        await asyncio.to_thread(
+            _audit.record, self.store.directory, event, decision, self.request.module,
+            names=list(self.request.names), prompt_sha256=self.prompt_sha256, problems=problems,
+            attempts=attempts, input_tokens=self.usage.input_tokens,
+            output_tokens=self.usage.output_tokens,
+            seconds=round(time.perf_counter() - self.started, 3), **fields,
+        )
 
     def _completion_request(self, conversation: tuple[providers.Message, ...]) -> CompletionRequest:
         return CompletionRequest(
@@ -274,7 +317,14 @@ class _Generation:
             "seconds": round(self.timings["total"], 3),
             **examples,
         }
-        path = await asyncio.to_thread(self.store.write, module, full, metadata)
+        made = {"provider": provider, "model": completion.model}
+        try:
+            path = await asyncio.to_thread(self.store.write, module, full, metadata)
+        except StoreError as exc:
+            await self._audit("failed", "failed-store", attempt, [str(exc)], **made)
+            raise
+        await self._audit("generated", "stored", attempt, self.problems,
+                          source_sha256=source_hash(full), **made)
         return GenerationResult(
             module=module,
             path=path,

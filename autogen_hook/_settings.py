@@ -144,6 +144,18 @@ def _as_routes(value: object, where: str) -> dict[str, tuple[str, ...]]:
     }
 
 
+def _as_choice(*choices: str) -> "Callable[[object, str], str]":
+    """One of ``choices`` (any case, blanks aside)."""
+
+    def parse(value: object, where: str) -> str:
+        text = value.strip().lower() if isinstance(value, str) else None
+        if text is None or text not in choices:
+            _fail(where, ", ".join(repr(c) for c in choices[:-1]) + f" or {choices[-1]!r}", value)
+        return text
+
+    return parse
+
+
 def _as_path(value: object, where: str) -> str | None:
     if value is None or value == "":
         return None
@@ -176,6 +188,7 @@ FIELDS: "dict[str, tuple[Callable[[object, str], Any], Any]]" = {
     "routes": (_as_routes, {}),
     "agent_timeout": (_as_float(1), 900.0),
     "max_tokens": (_as_int(1), 4096),
+    "review": (_as_choice("never", "new", "always"), "never"),
     "examples": (_as_examples, {}),
 }
 _MERGED = ("descriptions", "routes", "grants", "examples")  # tables: later sources add keys instead of replacing
@@ -210,6 +223,7 @@ class Settings:
     routes: dict[str, tuple[str, ...]]
     agent_timeout: float
     max_tokens: int
+    review: str  # never, new (a model's module waits to be accepted), always (every hash)
     examples: dict[str, tuple[str, ...]]
 
     @property
@@ -380,7 +394,7 @@ def _read_table(path: str, key: tuple[int, int]) -> "dict[str, Any]":
     cache = os.path.join(os.path.dirname(path), "__pycache__", "pyproject.autogen-hook.marshal")
     try:
         with open(cache, "rb") as f:
-            fmt, cached_key, table = marshal.load(f)
+            fmt, cached_key, table = marshal.loads(f.read())  # load(f) reads piece by piece
         if fmt == _CACHE_FORMAT and tuple(cached_key) == key:
             return table  # type: ignore[no-any-return]
     except (OSError, EOFError, ValueError, TypeError):

@@ -39,6 +39,7 @@ class State:
 
     def __init__(self) -> None:
         self.lock = _thread.allocate_lock()  # guards making the resources, from any thread
+        self.terminal = _thread.allocate_lock()  # one review question on the terminal at a time
         self._caches: list[Any] = []  # lru_caches registered with cached()
         self._learnt()
         self._no_resources()
@@ -53,6 +54,7 @@ class State:
         self.clock: Any = None  # the providers' Clock (_ratelimit); None: monotonic time
         self.generating = _thread._local()  # per thread: the modules it is generating
         self.sandbox_warned = False  # the missing sandbox layers were reported
+        self.audit_warned = False  # an audit line could not be written (said once)
         self.readable: Any = None  # _validate._readable's rules, with what they were made from
         self.real_modules: dict[str, ModuleType | None] = {}  # _validate._reach's vetted modules
 
@@ -102,6 +104,7 @@ class State:
 
     def _after_fork(self) -> None:
         self.lock = _thread.allocate_lock()  # the parent's may have been held by another thread
+        self.terminal = _thread.allocate_lock()
         self._no_resources()
 
 

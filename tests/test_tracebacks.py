@@ -80,6 +80,18 @@ def test_offline_and_not_stored_shows_one_frame(project: Project, llm: FakeLLM) 
     assert "autogen_hook.NotGeneratedError: autogen.t has no stored source for f" in traceback
 
 
+def test_a_refused_review_shows_one_frame_and_a_failing_module_its_lines(project: Project) -> None:
+    project.write(".autogen/t.py", "def f() -> int:\n    return 1\n")
+    traceback = failed_import(project, "import autogen.t\n", AUTOGEN_HOOK_REVIEW="always")
+    only_the_entry_frame(traceback, "_finder.py:exec_module")
+    assert "autogen_hook.NotAcceptedError: autogen.t does not run until it is accepted" in traceback
+    project.write(".autogen/t.py", "# autogen-hook: generated module autogen.t (openai, m, 2026-01-01).\nX = 1\n")
+    project.write(".autogen/u.py", "import autogen.t\n")  # yours: it runs, and imports the model's
+    traceback = failed_import(project, "import autogen.u\n", AUTOGEN_HOOK_REVIEW="new")
+    assert f'File "{project.store / "u.py"}", line 1' in traceback  # where u imports it
+    assert "autogen_hook.NotAcceptedError: autogen.t does not run" in traceback
+
+
 def test_a_keyword_module_name_shows_one_frame(project: Project, llm: FakeLLM) -> None:
     traceback = failed_import(project, "import importlib\nimportlib.import_module('autogen.class')\n")
     only_the_entry_frame(traceback, "_finder.py:find_spec")

@@ -296,7 +296,7 @@ def judge(
             f"the module does not do what its examples say: {len(failures)} of {len(examples)} failed "
             "(each runs against the module; change the module, not the examples):\n" + "\n".join(failures)
         )
-        raise Problem(redact(message, prose=True))
+        raise Problem(redact(message, prose=True), kind="examples")
     return unchecked
 
 

@@ -64,7 +64,9 @@ def check_policy(tree: ast.Module, grants: Grants, source: str = "") -> None:
     try:
         _check(tree, grants, source)
     except RecursionError:
-        raise Problem("the module is nested too deeply for the safety policy to check") from None
+        raise Problem(
+            "the module is nested too deeply for the safety policy to check", kind="policy"
+        ) from None
 
 
 def _check(tree: ast.Module, grants: Grants, source: str) -> None:
@@ -441,7 +443,7 @@ def _problem(violations: list[_Violation]) -> Problem:
                 f"- line {line}: `{first.code}` uses {first.name}: {first.detail} "
                 f'(needs a grant by name: allow = ["{grant}"])'
             )
-    return Problem("\n".join(lines), total=6000)
+    return Problem("\n".join(lines), total=6000, kind="policy")
 
 
 def _calls(group: list[_Violation]) -> str:

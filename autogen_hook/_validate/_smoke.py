@@ -94,7 +94,8 @@ async def smoke_import(
         )
     if result.get("missing"):
         raise Problem(
-            "after importing, these names are not defined: " + ", ".join(result["missing"])
+            "after importing, these names are not defined: " + ", ".join(result["missing"]),
+            kind="check",
         )
     return list(result.get("trials", []))
 
@@ -125,7 +126,7 @@ def _problem(message: str, output: str) -> Problem:
     lines = output.rstrip("\n").splitlines()[-OUTPUT_LINES:]
     if lines:
         message += "\noutput of the import (last lines):\n" + "\n".join(lines)
-    return Problem(redact(message))
+    return Problem(redact(message), kind="check")
 
 
 def _warn_missing(layers: dict[str, list[Any]]) -> None:

@@ -12,7 +12,9 @@ class Problem(Exception):
 
     LINE, TOTAL = 300, 1500  # characters
 
-    def __init__(self, message: str, total: int = TOTAL) -> None:
+    def __init__(self, message: str, total: int = TOTAL, kind: str = "validation") -> None:
+        self.kind = kind  # which check refused: policy, check (the sandboxed import), examples,
+        # validation (everything else); the audit log's decision is refused-<kind>
         lines = [ln if len(ln) <= self.LINE else ln[: self.LINE] + " ..." for ln in message.splitlines()]
         text = "\n".join(lines)
         super().__init__(text if len(text) <= total else text[:total] + "\n...")

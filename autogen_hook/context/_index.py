@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 
 from tree_sitter import Node, QueryCursor
 
+from .._atomic import make_dirs
 from .._state import cached
 
 from ._files import Listing, SourceFile, read_regular, source_files
@@ -333,7 +334,7 @@ class Index:
 def connect(path: str) -> Database:
     """Open (or create) the cache at ``path``; raises sqlite3.DatabaseError if it is damaged."""
     if path != ":memory:":
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        make_dirs(os.path.dirname(path))  # the store's own directory, owner-only
     connection = sqlite3.connect(path, timeout=10, check_same_thread=False)
     db = Database(connection)
     try:

@@ -5,7 +5,8 @@
 Each comparison runs its two commands ``--runs`` times in ABBA order (the
 first of two back-to-back runs is measurably slower here, even for identical
 commands) and compares the medians, so drift hits both sides alike. Targets (issue 2):
-warm generated import <= 1.10 x the same file imported as a plain module;
+warm generated import <= 1.10 x the same file imported as a plain module, also with
+``review = "always"`` (issue 9: every import checks the module's hash is accepted);
 300 stdlib imports with the hook <= 1.02 x without; start-up with the .pth
 hook <= 1.05 x without (AUTOGEN_HOOK_DISABLE=1 skips the package import).
 
@@ -17,6 +18,8 @@ where wall time on a shared two-core VM drifts by several percent.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import shutil
 import statistics
@@ -134,6 +137,15 @@ def main() -> None:
         (project / "pyproject.toml").write_text(
             '[project]\nname = "bench"\n\n[tool.autogen-hook]\nmax-attempts = 3\n'
         )
+        reviewed = Path(tmp, "reviewed")  # the same store, review = "always", the module accepted
+        shutil.copytree(project, reviewed)
+        (reviewed / "pyproject.toml").write_text(
+            '[project]\nname = "bench"\n\n[tool.autogen-hook]\nmax-attempts = 3\nreview = "always"\n'
+        )
+        digest = hashlib.sha256(STORED.read_bytes()).hexdigest()
+        (reviewed / ".autogen" / "accepted.json").write_text(json.dumps(
+            {"autogen.textutils": {"sha256": digest, "by": "bench", "at": "2026-01-01T00:00:00+00:00"}}
+        ))
         modules = stdlib_modules()
         script = Path(tmp, "stdlib300.py")
         script.write_text("".join(f"import {m}\n" for m in modules))
@@ -143,6 +155,9 @@ def main() -> None:
         cases = [
             ("warm generated import / plain file import", 1.10,
              ([python, "-c", statement.format("autogen.")], project, _env()),
+             ([python, "-c", statement.format("")], plain, _env())),
+            ('warm import, review = "always" / plain file import', 1.10,
+             ([python, "-c", statement.format("autogen.")], reviewed, _env()),
              ([python, "-c", statement.format("")], plain, _env())),
             ("300 stdlib imports: hook / no hook", 1.02,
              ([python, str(script)], project, _env()),
