@@ -7,6 +7,8 @@ Layout of a store directory (``<project>/.autogen`` by default)::
     __pycache__/          checked-hash bytecode (never stale, even within one second)
     .meta/textutils.json  what wrote it: provider, model, prompt digest, attempts, problems,
                           tokens, seconds, the source's hash (plain JSON: read it, commit it)
+    .history/textutils/   every earlier version: 1.py, 1.json (its record, and why it was
+                          replaced), 2.py, ...; local to the checkout (see _history)
     .locks/               one lock file per module, so one process generates and others wait
     .index/               the context engine's index of the project (a cache)
 
@@ -27,6 +29,7 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
+from . import _history
 from ._atomic import write_atomic
 from ._errors import StoreError
 from ._names import stored_file
@@ -123,22 +126,42 @@ class Store:
         finally:
             os.close(fd)
 
-    def write(self, module: str, source: str, metadata: dict[str, Any]) -> str:
-        """Atomically replace the module's file, its bytecode and its metadata."""
+    def write(self, module: str, source: str, metadata: dict[str, Any], replacing: str = "replaced") -> str:
+        """Atomically replace the module's file, its bytecode and its metadata; the version it
+        replaces goes to the history first, ``replacing`` saying why. ``metadata`` may carry its
+        own ``source_sha256`` (a restored version's record, kept as it was)."""
         path = self.path(module)
         try:
             self._prepare(os.path.dirname(path))
+            self._keep_current(module, replacing)
             write_atomic(path, source, durable=True)
         except OSError as exc:
             raise self._write_error(module, exc) from None
         _compile_bytecode(path)
         try:
-            self.write_metadata(module, {**metadata, "source_sha256": source_hash(source)})
+            self.write_metadata(module, {"source_sha256": source_hash(source), **metadata})
         except OSError as exc:  # the module is stored and valid; metadata is a record
             import warnings
 
             warnings.warn(f"autogen-hook: could not record metadata for {module}: {exc}")
         return path
+
+    def remove(self, module: str, because: str) -> None:
+        """Delete the module's file, bytecode and metadata, the version kept in the history."""
+        try:
+            self._keep_current(module, because)
+            for path in (self.path(module), importlib.util.cache_from_source(self.path(module)),
+                         self.metadata_path(module)):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+        except OSError as exc:
+            raise self._write_error(module, exc) from None
+
+    def _keep_current(self, module: str, because: str) -> None:
+        """The stored version, if any, becomes the newest in the module's history."""
+        current = self.read(module)
+        if current is not None:
+            _history.keep(self.directory, module, current, self.metadata(module), source_hash(current), because)
 
     def metadata_path(self, module: str) -> str:
         """``autogen.a.b`` -> ``<store>/.meta/a.b.json``."""
