@@ -89,7 +89,7 @@ def failure(exc: BaseException) -> str:
     reason = text[0] if text else ""
     problems = getattr(exc, "problems", None)  # ValidationFailedError: what the last attempt met
     if problems:
-        reason += " the last: " + str(problems[-1]).splitlines()[0]
+        reason = f"{len(problems)} attempt(s) failed validation, the last: {str(problems[-1]).splitlines()[0]}"
     if isinstance(exc, AutogenHookError):
         return f"{type(exc).__name__}: {reason}"
     return f"{type(exc).__name__} (a bug of autogen-hook?): {reason}"

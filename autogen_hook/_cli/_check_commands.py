@@ -49,7 +49,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"{finding.level}: {finding.message}\n  fix: {finding.fix}")
     verdict = "ok" if report.ok else f"{len(errors)} error(s)"
     print(f"check: {verdict}, {len(warnings)} warning(s): {report.stored} stored modules, {modules} used "
-          f"in {scanned.parsed} of {scanned.files} files")
+          f"in {len({u.path for u in scanned.uses})} of {scanned.files} files")
     return 0 if report.ok else 1
 
 

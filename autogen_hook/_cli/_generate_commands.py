@@ -135,7 +135,7 @@ def _warm(args: argparse.Namespace) -> int:
         print_json({"modules": [r.__dict__ for r in results], "counts": counts,
                     "files": {"listed": scanned.files, "parsed": scanned.parsed}})
     else:
-        _print_summary(results, counts, scanned.parsed)
+        _print_summary(results, counts, len({use.path for file_uses in uses.values() for use in file_uses}))
     return 1 if counts["failed"] else 0
 
 
@@ -145,6 +145,8 @@ def _print_summary(results: list, counts: dict[str, int], files: int) -> None:  
         print(table(("module", "result", "names", "used in", "reason"),
                     [(r.module, words[r.outcome], ", ".join(r.names), ", ".join(r.files), r.detail) for r in results],
                     widest=60))
+    for failed in (r for r in results if r.outcome == "failed"):
+        print(f"failed: {failed.module}: {failed.detail}")
     print(f"warm: {counts['generated']} generated, {counts['refreshed']} refreshed, {counts['stored']} already "
           f"stored, {counts['failed']} failed ({len(results)} modules used in {files} files)")
 

@@ -70,7 +70,7 @@ def scan(root: str, namespace: str, excluded: Sequence[str] = (), paths: Sequenc
     needle = namespace.encode()
     uses: list[Use] = []
     parsed = 0
-    for file in files:
+    for file in sorted(files, key=lambda f: f.path):  # the order requests are made in: the same each run
         data = read_regular(os.path.join(root, file.path))
         if data is not None and needle in data:
             parsed += 1
