@@ -71,7 +71,7 @@ def inspect(directory: str, root: str, online: bool) -> Setup:
     marker = next((m for m in MARKERS if os.path.exists(os.path.join(root, m))), None)
     setup = Setup(root, marker)
     setup.unknown = unknown_variables(os.environ)
-    setup.problems += [f"{variable} names no setting: {hint}" for variable, hint in setup.unknown.items()]
+    setup.problems += list(setup.unknown.values())
     environ = {k: v for k, v in os.environ.items() if k not in setup.unknown}
     try:
         setup.settings = resolve(root, STATE.overrides, environ)
