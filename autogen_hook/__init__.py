@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # what type checkers see of the lazy names below
     from ._errors import (
         AuthenticationError,
         AutogenHookError,
+        ExampleError,
         GenerationCycleError,
         InvalidNameError,
         MissingCredentialsError,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # what type checkers see of the lazy names below
 __all__ = [
     "AuthenticationError",
     "AutogenHookError",
+    "ExampleError",
     "GenerationCycleError",
     "Installation",
     "InvalidNameError",

@@ -2,8 +2,9 @@
 
 Errors: a name the codebase uses that the store lacks; a stored module that no longer passes
 validation (the static checks, then the import check in the sandbox, with the grants the
-project gives it now); a source whose hash matches neither its record nor an edit marked
-with ``autogen-hook mark-edited``. Warnings (errors with ``strict``): a stale module (see
+project gives it now) or its examples (those recorded when it was generated and those the
+project gives now, run again in the sandbox by ``_recheck``); a source whose hash matches
+neither its record nor an edit marked with ``autogen-hook mark-edited``. Warnings (errors with ``strict``): a stale module (see
 ``_freshness``), a stored module nothing uses any more. Each finding says which command
 fixes it. No provider is contacted and nothing is written but the import check's bytecode.
 """
@@ -16,9 +17,12 @@ from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from . import _runtime
+from ._errors import ExampleError
 from ._grants import grants_for
 from ._inventory import StoredModule, stored_modules
+from ._recheck import check_examples
 from ._settings import Settings
+from ._spec_sources import module_examples
 from ._validate import Problem, Spec, defined_names, revalidate
 from .context._usage import Scan, Use, scan
 
@@ -29,7 +33,7 @@ class Finding:
 
     level: str  # "error" or "warning"
     module: str
-    kind: str  # missing, invalid, unmarked, unrecorded, stale, unused
+    kind: str  # missing, invalid, examples, unmarked, unrecorded, stale, unused
     message: str
     fix: str
 
@@ -58,6 +62,7 @@ def check(settings: Settings, strict: bool = False, paths: Sequence[str] = ()) -
         *_unresolved(uses, stored),
         *_records(stored.values()),
         *_invalid(settings, stored.values(), uses),
+        *_failed_examples(settings, stored.values()),
         *_stale(settings, stored.values(), warning),
         *([] if paths else _unused(uses, stored, warning)),
     ]
@@ -128,6 +133,33 @@ async def _gather(checks: list[Awaitable[None]]) -> list[str | None]:
         return None
 
     return list(await asyncio.gather(*(one(c) for c in checks)))
+
+
+def _failed_examples(settings: Settings, stored: Iterable[StoredModule]) -> list[Finding]:
+    """Each module's recorded and configured examples run again in the sandbox, side by side
+    (``_recheck``); modules with none are not run twice."""
+
+    async def every() -> list[Finding | None]:
+        return list(await asyncio.gather(*(asyncio.to_thread(_examples_of, settings, m) for m in stored)))
+
+    return [f for f in _runtime.run(every()) if f is not None]
+
+
+def _examples_of(settings: Settings, stored: StoredModule) -> Finding | None:
+    module = stored.module
+    try:
+        if not (stored.metadata or {}).get("examples") and not module_examples(
+            module, settings, settings.descriptions.get(module)
+        ):
+            return None
+        checked = check_examples(module, settings.project_root)
+    except ExampleError as exc:
+        return Finding("error", module, "examples", f"{module}: an example cannot be evaluated: {exc}",
+                       "fix the example (the examples setting, describe(examples=...), or the description's doctests)")
+    if checked.passed:
+        return None
+    return Finding("error", module, "examples", f"{module} fails its examples: {checked.problem}",
+                   f"autogen-hook regenerate {module} (or fix {os.path.relpath(stored.path)})")
 
 
 def _stale(settings: Settings, stored: Iterable[StoredModule], level: str) -> list[Finding]:

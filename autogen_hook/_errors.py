@@ -9,6 +9,7 @@ code keeps working when a generated import fails::
     ├── InvalidNameError                       a module or name that is never generated
     ├── GenerationCycleError                   generating X needs X itself
     ├── StoreError                             the store could not be written
+    ├── ExampleError                           an example of the user's cannot be evaluated
     ├── ValidationFailedError                  every attempt produced unusable code
     └── ProviderError                          the model could not be asked
         ├── MissingCredentialsError            a key or id is not set
@@ -50,6 +51,11 @@ class GenerationCycleError(AutogenHookError):
 
 class StoreError(AutogenHookError):
     """The generated module could not be written to the store."""
+
+
+class ExampleError(AutogenHookError):
+    """An example the user gave cannot be evaluated (not Python, not one expression, a private
+    name, nothing of the module in it): the user's error, so it is never sent to the model."""
 
 
 class ValidationFailedError(AutogenHookError):
@@ -114,6 +120,12 @@ def _hint(problem: str, problems: Sequence[str]) -> str:
         return (
             f"The model wants {missing}, which is not installed: install the package that "
             f"provides it, or {_DESCRIBE} to say it must do without."
+        )
+    if "what its examples say" in problem or "do not fit the module's signatures" in problem:
+        return (
+            "The module did not do what the examples or the calls in your code say (each failure "
+            f"above shows what was expected): check that they are right, {_DESCRIBE} more "
+            "precisely, use a stronger model, or write the module yourself."
         )
     if "names are not defined" in problem or "must keep every name" in problem:
         return (

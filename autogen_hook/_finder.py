@@ -392,8 +392,17 @@ def uninstall() -> None:
     STATE.overrides = {}
 
 
-def describe(module: str, description: str) -> None:
-    """Tell the model what ``module`` is for; used when it is next generated or extended."""
-    descriptions = dict(STATE.overrides.get("descriptions") or {})  # type: ignore[call-overload]
-    descriptions[module] = description
-    STATE.overrides["descriptions"] = descriptions
+def describe(module: str, description: "str | None" = None, *, examples: "Sequence[str]" = ()) -> None:
+    """Tell the model what ``module`` is for, and what it must do: ``examples`` (expressions
+    such as ``"slugify('A B') == 'a-b'"``, or doctest lines) are added to the module's, and
+    every generation or extension of it must pass them before it is stored."""
+    if description is not None:
+        descriptions = dict(STATE.overrides.get("descriptions") or {})  # type: ignore[call-overload]
+        descriptions[module] = description
+        STATE.overrides["descriptions"] = descriptions
+    if examples:
+        listed = examples if isinstance(examples, str) else list(examples)
+        given = _settings.FIELDS["examples"][0]({module: listed}, "describe(examples=...)")
+        table = dict(STATE.overrides.get("examples") or {})  # type: ignore[call-overload]
+        table[module] = (*table.get(module, ()), *given[module])
+        STATE.overrides["examples"] = table

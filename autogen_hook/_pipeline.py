@@ -9,6 +9,7 @@ call it too). Everything here is the cold path and may import what it needs.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
@@ -25,10 +26,12 @@ from ._request import Request, caller_site
 from ._resilience import ask, check_ready, provider_chain
 from ._result import GenerationResult
 from ._settings import Settings
+from ._spec_sources import gather
 from ._state import STATE
 from ._freshness import description_digest
 from ._store import Store, header, source_hash, strip_header
-from ._validate import Grants, Problem, Spec, defined_names, public_names, validate
+from ._validate import Behaviour, Grants, Problem, Spec, defined_names, public_names, validate
+from ._validate._examples import Example
 from .context import Context, collect
 from .context._redact import SecretsNotKept, redact, restore
 from .providers import Completion, CompletionRequest, Usage
@@ -37,6 +40,7 @@ from .providers import _anthropic, _codegen, _openai  # noqa: F401 - imported he
 
 
 T = TypeVar("T")
+log = logging.getLogger("autogen_hook")
 
 
 def provide(
@@ -109,8 +113,8 @@ async def ensure(
         if existing is not None and _serves(existing, request):
             return await asyncio.to_thread(_stored_result, store, request, path, existing, started)
         job = _progress.start(request.module, settings.progress)
-        try:  # a regeneration keeps what callers use; an extension every name, imports too
-            kept = public_names(existing) if request.regenerate else defined_names(existing)
+        try:
+            kept = kept_names(request, existing)
             generation = _Generation(generating(request, existing), settings, store, kept, chain, grants, job)
             return replace(await generation.run(started), names=request.names)
         finally:
@@ -137,10 +141,20 @@ def generating(request: Request, existing: str | None) -> Request:
     return replace(request, names=names, existing_source=strip_header(existing) if existing else None)
 
 
-def first_messages(context: Context, settings: Settings, grants: Grants) -> tuple[providers.Message, ...]:
-    """The messages a generation starts with, for the request ``context`` was collected for."""
+def kept_names(request: Request, existing: str | None) -> set[str]:
+    """What the new module must go on defining: for a regeneration, what callers can use (its
+    public names); for an extension, every name, imports too."""
+    return public_names(existing) if request.regenerate else defined_names(existing)
+
+
+def first_messages(
+    context: Context, settings: Settings, grants: Grants, behaviour: Behaviour
+) -> tuple[providers.Message, ...]:
+    """The messages a generation starts with, for the request ``context`` was collected for
+    and the examples of ``behaviour`` (redacted: they may come from the caller's code)."""
     context = replace(context, packages=packages_for(context.request.module, settings))
-    return build_messages(context, settings.namespace, grants)
+    examples = [redact(e.text) for e in behaviour.shown]
+    return build_messages(context, settings.namespace, grants, examples)
 
 
 def _stored_result(
@@ -187,8 +201,10 @@ class _Generation:
     problems: list[str] = field(default_factory=list)
 
     async def run(self, started: float) -> GenerationResult:
+        # an example that is the user's error fails here, before any model is asked
+        behaviour = await asyncio.to_thread(gather, self.request, self.settings, self.store, self.kept)
         context = await self._timed("context", _collect(self.request, self.settings))
-        messages = first_messages(context, self.settings, self.grants)
+        messages = first_messages(context, self.settings, self.grants, behaviour)
         conversation = messages
         spec = Spec(
             module=self.request.module,
@@ -197,6 +213,7 @@ class _Generation:
             filename=self.store.path(self.request.module),
             namespace=self.request.module.split(".")[0],
             grants=self.grants,
+            behaviour=behaviour,
         )
         for attempt in range(1, self.settings.max_attempts + 1):
             try:
@@ -218,7 +235,8 @@ class _Generation:
                         f"the answer was cut off at max-tokens ({self.settings.max_tokens} tokens) "
                         "before it ended; write a shorter module, or raise the max-tokens setting"
                     )
-                source = await self._timed("validation", validate(completion.text, spec))
+                unchecked: list[Example] = []
+                source = await self._timed("validation", validate(completion.text, spec, unchecked))
                 source = _with_secrets(source, self.request.existing_source)
             except Problem as problem:
                 # redacted: it may quote what the candidate printed or raised in the check
@@ -228,7 +246,8 @@ class _Generation:
                 conversation = retry_messages(messages, reply, self.problems[-1])
                 continue
             self.timings["total"] = time.perf_counter() - started
-            return await self._store(source, provider, completion, messages, attempt)
+            _warn_unchecked(self.request.module, unchecked)
+            return await self._store(source, provider, completion, messages, attempt, behaviour.record(unchecked))
         raise ValidationFailedError(self.request.module, self.problems)
 
     def _generated_from(self) -> str | None:
@@ -268,6 +287,7 @@ class _Generation:
         completion: Completion,
         messages: tuple[providers.Message, ...],
         attempt: int,
+        examples: dict[str, object],
     ) -> GenerationResult:
         module = self.request.module
         now = datetime.now(timezone.utc)
@@ -285,6 +305,7 @@ class _Generation:
             "written_at": now.isoformat(timespec="seconds"),
             "seconds": round(self.timings["total"], 3),
             "description_sha256": self._generated_from(),
+            **examples,
         }
         path = await asyncio.to_thread(self.store.write, module, full, metadata, _replacing(self.request))
         return GenerationResult(
@@ -307,6 +328,16 @@ def _replacing(request: Request) -> str:
     if request.regenerate:
         return f"regenerated: {request.regenerate}"
     return f"extended with {', '.join(request.names)}"
+
+
+def _warn_unchecked(module: str, unchecked: list[Example]) -> None:
+    """An example the sandbox could not judge is the user's to know about: it was not verified."""
+    if unchecked:
+        log.warning(
+            "autogen-hook: %s: %d example(s) could not be checked, because the import check's sandbox "
+            "refuses the files, network and processes the module is granted: %s", module, len(unchecked),
+            "; ".join(redact(e.label) for e in unchecked),
+        )
 
 
 def _with_secrets(source: str, existing: str | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections.abc import Sequence
 
 from ._validate import Grants
 from ._validate._capabilities import CAPABILITIES
@@ -27,10 +28,14 @@ leading underscore.
 - A capability policy checks the module, function bodies included. {granted} Without a \
 grant, do not use: {denied}."""
 REPLY_CAP = 24_000  # characters of the last reply a retry sends back (a reply can be megabytes)
+EXAMPLES_CAP = 6_000  # characters of examples listed (all of them are checked)
 
 
-def build_messages(context: Context, namespace: str, grants: Grants) -> tuple[Message, ...]:
-    """The first messages of a generation: instructions, then the (redacted) request in context."""
+def build_messages(
+    context: Context, namespace: str, grants: Grants, examples: Sequence[str] = ()
+) -> tuple[Message, ...]:
+    """The first messages of a generation: instructions, then the (redacted) request in context
+    and the (redacted) examples the module must pass."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     granted = sorted(grants.capabilities | grants.names)
     system = _SYSTEM.format(
@@ -41,7 +46,7 @@ def build_messages(context: Context, namespace: str, grants: Grants) -> tuple[Me
             f"{name} ({what})" for name, what in CAPABILITIES.items() if name not in grants.capabilities
         ),
     )
-    return (Message("system", system), Message("user", _request_text(context)))
+    return (Message("system", system), Message("user", _request_text(context, examples)))
 
 
 def retry_messages(
@@ -71,8 +76,9 @@ def digest(messages: tuple[Message, ...]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def _request_text(context: Context) -> str:
-    """The user message; between the statement and the packages, the context's budgeted sections."""
+def _request_text(context: Context, examples: Sequence[str]) -> str:
+    """The user message; between the statement and the packages, the context's budgeted
+    sections, then the examples."""
     request = context.request
     existing = request.existing_source
     names = ", ".join(request.names) or "(none named: write what the description asks for)"
@@ -91,6 +97,8 @@ def _request_text(context: Context) -> str:
     parts += context.sections()
     if request.extra_context:
         parts.append(f"More context:\n{request.extra_context.strip()}")
+    if examples:
+        parts.append(_examples_section(examples))
     packages = ", ".join(context.packages) or "(none: use the standard library only)"
     parts.append(f"Third-party packages you may import: {packages}")
     if existing and request.regenerate:
@@ -106,6 +114,22 @@ def _request_text(context: Context) -> str:
             f"{existing.rstrip()}\n```"
         )
     return "\n\n".join(parts)
+
+
+def _examples_section(examples: Sequence[str]) -> str:
+    """Every example is run against the module before it is accepted: the clearest spec there is."""
+    shown: list[str] = []
+    size = 0
+    for example in examples:
+        size += len(example)
+        if size > EXAMPLES_CAP and shown:
+            shown.append(f"... and {len(examples) - len(shown)} more, checked too")
+            break
+        shown.append(_indent(example))
+    return (
+        "Examples the module must satisfy (each is run against the module before it is accepted: an "
+        "expression or assert must be true, a `>>>` line must print what follows it):\n" + "\n".join(shown)
+    )
 
 
 def _indent(text: str) -> str:

@@ -101,6 +101,19 @@ def _as_table(value: object, where: str) -> dict[str, str]:
     return dict(value)
 
 
+def _as_examples(value: object, where: str) -> dict[str, tuple[str, ...]]:
+    """Module -> examples, each a string of Python (checked when the module is generated)."""
+    if not isinstance(value, dict):
+        _fail(where, "a table of modules and lists of examples (pyproject.toml, install() or describe())", value)
+    table = {}
+    for module, examples in value.items():
+        items = [examples] if isinstance(examples, str) else examples
+        if not isinstance(items, (list, tuple)) or not all(isinstance(e, str) for e in items):
+            _fail(f"{where} {module!r}", "a list of examples, each a string of Python", examples)
+        table[str(module)] = tuple(e for e in items if e.strip())
+    return table
+
+
 def _as_grants(value: object, where: str) -> dict[str, tuple[str, ...]]:
     """Module glob -> capabilities and module names (a list or a comma-separated string)."""
     if not isinstance(value, dict):
@@ -182,8 +195,9 @@ FIELDS: "dict[str, tuple[Callable[[object, str], Any], Any]]" = {
     "max_tokens": (_as_int(1), 4096),
     "ttl": (_as_duration, 0.0),
     "stubs": (_as_bool, False),
+    "examples": (_as_examples, {}),
 }
-_MERGED = ("descriptions", "routes", "grants")  # tables: later sources add keys instead of replacing
+_MERGED = ("descriptions", "routes", "grants", "examples")  # tables: later sources add keys instead of replacing
 
 
 class Settings:
@@ -217,6 +231,7 @@ class Settings:
     max_tokens: int
     ttl: float
     stubs: bool
+    examples: dict[str, tuple[str, ...]]
 
     @property
     def store_dir(self) -> str:
@@ -250,6 +265,8 @@ def resolve(
             parsed = parse(raw, where)
             if name == "cache_dir" and parsed is not None:
                 parsed = os.path.join(base, parsed)
+            if name == "examples":  # every source's examples of a module count
+                parsed = {module: (*value.get(module, ()), *more) for module, more in parsed.items()}
             value = {**value, **parsed} if name in _MERGED else parsed
         setattr(settings, name, value)
     if "offline" not in settings.sources and environ.get("CI", "").strip().lower() not in _FALSE:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Project, cli, ok, store_module
-from fakellm import FakeLLM, Status
+from fakellm import Code, FakeLLM, Status
 
 from autogen_hook._freshness import stale_reasons
 from autogen_hook._settings import resolve
@@ -227,3 +227,18 @@ def test_the_ci_templates_install_check_and_test_offline() -> None:
         assert "pip install" in text and "autogen-hook check" in text and "pytest" in text
         assert 'AUTOGEN_HOOK_OFFLINE: "1"' in text
         assert text.index("autogen-hook check") < text.index("python -m pytest")
+
+
+def test_check_runs_each_modules_examples_again(project: Project, llm: FakeLLM) -> None:
+    examples = '[project]\nname = "demo"\n\n[tool.autogen-hook.examples]\n"autogen.t" = ["f(3) == {}"]\n'
+    project.write("pyproject.toml", examples.format(6))
+    llm.openai.push(Code('def f(x: int) -> int:\n    """Twice x."""\n    return 2 * x\n'))
+    ok(project.run("from autogen.t import f\nassert f(0) == 0\n"))
+    assert findings(project)[0] == 0
+    project.write("pyproject.toml", examples.format(7))  # the project's example changed
+    status, report = findings(project)
+    assert status == 1 and kinds(report) == [("error", "examples", "autogen.t")]
+    finding = report["findings"][0]  # type: ignore[index]
+    assert "autogen.t fails its examples:" in finding["message"] and "expected 7, got 6" in finding["message"]
+    assert finding["fix"].startswith("autogen-hook regenerate autogen.t")
+    assert len(llm.chat_requests()) == 1

@@ -25,7 +25,7 @@ from ._common import (
 if TYPE_CHECKING:
     from .._request import Request
     from .._settings import Settings
-    from .._validate import Grants
+    from .._validate import Behaviour, Grants
 
 ON_PURPOSE = "asked for on purpose (autogen-hook regenerate), without a reason"
 
@@ -177,11 +177,11 @@ def _stubs(args: argparse.Namespace) -> int:
 def _prompt(args: argparse.Namespace) -> int:
     from ..context import collect, estimate_tokens
 
-    request, settings, grants = _asked(args, {})
     from .._pipeline import first_messages
 
+    request, settings, grants, behaviour = _asked(args, {})
     context = collect(request, settings)
-    messages = first_messages(context, settings, grants)
+    messages = first_messages(context, settings, grants, behaviour)
     if args.json:
         print_json({"module": request.module, "names": list(request.names),
                     "messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -206,9 +206,9 @@ def _context(args: argparse.Namespace) -> int:
             overrides["context_budget"] = FIELDS["context_budget"][0](args.budget, "--budget")
         except ValueError as exc:
             usage_error(args, str(exc))
-    request, settings, grants = _asked(args, overrides)
+    request, settings, grants, behaviour = _asked(args, overrides)
     context = collect(request, settings)
-    message = first_messages(context, settings, grants)[-1].content
+    message = first_messages(context, settings, grants, behaviour)[-1].content
     print(message)
     print("\n---")
     print(
@@ -225,14 +225,16 @@ def _context(args: argparse.Namespace) -> int:
     return 0
 
 
-def _asked(args: argparse.Namespace, overrides: dict[str, object]) -> tuple[Request, Settings, Grants]:
+def _asked(args: argparse.Namespace, overrides: dict[str, object]) -> tuple[Request, Settings, Grants, Behaviour]:
     """The request an import of ``--names`` from MODULE in ``--file`` would make now, given the
-    store (an extension carries the stored source); with every name stored, what regenerate would."""
+    store (an extension carries the stored source), and the examples it would show; with every
+    name stored, what regenerate would send."""
     from dataclasses import replace
 
-    from .._errors import SettingsError
+    from .._errors import ExampleError, SettingsError
     from .._grants import grants_for
-    from .._pipeline import generating
+    from .._pipeline import generating, kept_names
+    from .._spec_sources import gather
     from .._request import CallerSite, Request
     from .._settings import project_root_of, resolve
     from .._store import Store
@@ -262,8 +264,13 @@ def _asked(args: argparse.Namespace, overrides: dict[str, object]) -> tuple[Requ
     if existing is not None and not planned.names:
         print(f"autogen-hook: the store already has {', '.join(names)} in {module}, so an import sends "
               "nothing; this is what `autogen-hook regenerate` would send", file=sys.stderr)
-        planned = generating(replace(request, regenerate=ON_PURPOSE), existing)
-    return planned, settings, grants
+        request = replace(request, regenerate=ON_PURPOSE)
+        planned = generating(request, existing)
+    try:
+        behaviour = gather(planned, settings, Store(settings.store_dir), kept_names(request, existing))
+    except ExampleError as exc:
+        usage_error(args, str(exc))
+    return planned, settings, grants, behaviour
 
 
 def _read(args: argparse.Namespace, path: str) -> str:

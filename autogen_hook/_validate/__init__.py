@@ -1,7 +1,8 @@
 """Validation of a model reply, cheapest check first.
 
-extract code -> parse and compile -> requested (and kept) names -> imports ->
-safety policy -> black -> import in a sandboxed process (``_smoke``, ``_sandbox``).
+extract code -> parse and compile -> requested (and kept) names -> the caller's calls fit
+(``_calls``) -> imports -> safety policy -> black -> import in a sandboxed process
+(``_smoke``, ``_sandbox``), where the examples then run (``_examples``, ``_trial``).
 
 Any failure raises :class:`Problem` whose message is exact enough to send back
 to the model on the next attempt.
@@ -15,12 +16,14 @@ from dataclasses import dataclass
 
 import black  # here, not in the worker threads: concurrent first imports can half-load it
 
+from ._calls import check_calls
+from ._examples import Behaviour, Example, judge, trials
 from ._extract import extract_code, held_no_code
 from ._policy import Grants, check_policy
 from ._smoke import smoke_import
 from ._static import Problem, check_imports, check_names, parse, top_level_names
 
-__all__ = ["Grants", "Problem", "Spec", "defined_names", "public_names", "revalidate", "validate"]
+__all__ = ["Behaviour", "Grants", "Problem", "Spec", "defined_names", "public_names", "revalidate", "validate"]
 
 
 def defined_names(source: str | None) -> set[str]:
@@ -54,12 +57,21 @@ class Spec:
     filename: str  # where it will be stored (tracebacks point there)
     namespace: str  # imports from it are refused
     grants: Grants  # what the capability policy lets this module do
+    behaviour: Behaviour = Behaviour()  # examples to pass, the caller's calls to fit
 
 
-async def validate(reply: str, spec: Spec) -> str:
-    """The module's source, black-formatted, or raise Problem."""
+async def validate(reply: str, spec: Spec, unchecked: list[Example] | None = None) -> str:
+    """The module's source, black-formatted, or raise Problem (ExampleError if an example
+    turns out to be the user's error). The examples the sandbox could not judge (they need
+    what the module's grants allow) are added to ``unchecked``."""
     source = await asyncio.to_thread(_static_checks, reply, spec)
-    await smoke_import(source, spec.module, spec.names, spec.filename)
+    defined = {*spec.names, *spec.kept}
+    examples = spec.behaviour.examples
+    results = await smoke_import(source, spec.module, spec.names, spec.filename, trials(examples, defined))
+    granted = bool(spec.grants.capabilities or spec.grants.names)
+    missed = judge(examples, results, defined, spec.module, granted)
+    if unchecked is not None:
+        unchecked += missed
     return source
 
 
@@ -87,6 +99,7 @@ def _code_checks(code: str, spec: Spec, policy: Callable[..., None] = check_poli
     attribute later (``_validate.check_policy = ...``) does not switch the policy off."""
     tree = parse(code, spec.filename)
     check_names(tree, spec.names, spec.kept)
+    check_calls(tree, spec.behaviour.calls)
     check_imports(tree, spec.namespace)
     policy(tree, spec.grants, code)
 

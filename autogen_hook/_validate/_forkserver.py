@@ -27,6 +27,7 @@ import time
 
 _FRESH = set(sys.modules)  # what a child keeps: the sandbox's own imports are dropped
 import _sandbox  # type: ignore[import-not-found]  # noqa: E402
+import _trial  # type: ignore[import-not-found]  # noqa: E402
 
 OUTPUT = 64 * 1024  # bytes of the child's output read back (its end)
 RESULT = 1 << 20  # bytes of a result kept: an error text or a list of names is far smaller
@@ -65,7 +66,8 @@ def run(job: "Job", directory: str, result_fd: int, output_fd: int, parent: int)
 
 
 def check(job: "Job") -> "dict[str, Any]":
-    """Run the candidate as its module; report an exception, or which names are missing."""
+    """Run the candidate as its module; report an exception, or which names are missing;
+    then, if none is, the result of each of the job's trials (its examples, ``_trial.py``)."""
     if hasattr(_signal, "alarm"):  # POSIX: end even if orphaned
         _signal.alarm(job["limits"]["seconds"])
     sys.path[:] = job["path"]
@@ -74,7 +76,7 @@ def check(job: "Job") -> "dict[str, Any]":
     sys.modules[job["module"]] = module
     try:
         exec(compile(job["source"], job["filename"], "exec"), module.__dict__)
-        return {"missing": [n for n in job["names"] if n not in module.__dict__]}
+        missing = [n for n in job["names"] if n not in module.__dict__]
     except BaseException as exc:
         import linecache
         import traceback
@@ -86,6 +88,9 @@ def check(job: "Job") -> "dict[str, Any]":
             "summary": traceback.format_exception_only(type(exc), exc)[-1].strip()[:LINE],
             "refused": isinstance(exc, (OSError, MemoryError)),  # what the sandbox refuses
         }
+    if missing or not job.get("trials"):
+        return {"missing": missing}
+    return {"missing": missing, "trials": _trial.run(module.__dict__, job["trials"])}
 
 
 def start(request: "dict[str, Any]", poll: "select.poll", children: "dict[int, Child]") -> None:

@@ -72,17 +72,19 @@ class Outcome:
     output: str  # the end of what it printed
 
 
-async def smoke_import(source: str, module: str, names: tuple[str, ...], filename: str) -> None:
-    """Raise a Problem if importing ``source`` fails or leaves a requested name undefined."""
-    outcome = await run_check(check_job(source, module, names, filename))
+async def smoke_import(
+    source: str, module: str, names: tuple[str, ...], filename: str, trials: list[dict[str, Any]] | None = None
+) -> list[Any]:
+    """Raise a Problem if importing ``source`` fails or leaves a requested name undefined;
+    else return what the ``trials`` (examples, ``_examples.trials``) gave, unchecked."""
+    outcome = await run_check(check_job(source, module, names, filename, trials))
     result = outcome.result
+    doing = "importing the module and running its examples" if trials else "importing the module"
     if result is None:
         if outcome.ending == "timeout":
-            raise _problem(
-                f"importing the module did not finish within {TIMEOUT:g} s; "
-                "module-level code must not block or loop", outcome.output
-            )
-        raise _problem(f"importing the module crashed the interpreter ({outcome.ending})", outcome.output)
+            what = "the module's code" if trials else "module-level code"
+            raise _problem(f"{doing} did not finish within {TIMEOUT:g} s; {what} must not block or loop", outcome.output)
+        raise _problem(f"{doing} crashed the interpreter ({outcome.ending})", outcome.output)
     _warn_missing(result.get("layers", {}))
     if result.get("error"):
         note = "\n" + _SANDBOX_NOTE.format(memory=MEMORY >> 30) if result.get("refused") else ""
@@ -94,13 +96,16 @@ async def smoke_import(source: str, module: str, names: tuple[str, ...], filenam
         raise Problem(
             "after importing, these names are not defined: " + ", ".join(result["missing"])
         )
+    return list(result.get("trials", []))
 
 
-def check_job(source: str, module: str, names: tuple[str, ...], filename: str) -> dict[str, Any]:
+def check_job(
+    source: str, module: str, names: tuple[str, ...], filename: str, trials: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Everything the check's process gets, as of now: it inherits nothing else."""
     path = [os.path.abspath(p) for p in sys.path if isinstance(p, str)]  # "" is this cwd
     return {
-        "source": source, "filename": filename, "module": module, "names": list(names),
+        "source": source, "filename": filename, "module": module, "names": list(names), "trials": trials or [],
         "path": path, "environ": environment(), "temp": tempfile.gettempdir(),
         "rules": _readable.rules(path, source if _custom_finders() else None),
         "limits": {
@@ -288,7 +293,7 @@ def _ending(code: int) -> str:
     return f"exit status {code}"
 
 
-_RESULT_TYPES = {"missing": list, "error": str, "summary": str, "refused": bool, "layers": dict}
+_RESULT_TYPES = {"missing": list, "error": str, "summary": str, "refused": bool, "layers": dict, "trials": list}
 
 
 def _result(raw: bytes) -> dict[str, Any] | None:
