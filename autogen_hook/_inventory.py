@@ -8,7 +8,7 @@ Origins, by the source's hash against the module's record (``.meta/<module>.json
     unrecorded  no record says who wrote it (a module written by hand, or a lost record)
 
 ``check`` accepts the first two. Staleness (``_freshness``) and review (``accepted.json``,
-when the project's ``review`` setting is on) are independent of the origin.
+when the project's ``review`` setting asks for it) are independent of the origin.
 """
 
 from __future__ import annotations
@@ -102,10 +102,14 @@ def mark_edited(store: Store, stored: StoredModule, by: str) -> dict[str, Any]:
 
 
 def accepted(settings: Settings, stored: StoredModule) -> bool | None:
-    """Whether review accepted this very source (``accepted.json``); None when the project does
-    not ask for review."""
-    if not getattr(settings, "review", False):
+    """Whether review lets this very source run: under ``review = "always"`` when
+    ``accepted.json`` holds its hash, under ``"new"`` also when it is a person's own code (not
+    as generated); None when the project does not ask for review."""
+    mode = getattr(settings, "review", "never")  # the review setting comes with review itself
+    if mode not in ("new", "always"):
         return None
+    if mode == "new" and stored.origin != "generated":
+        return True
     try:
         with open(os.path.join(settings.store_dir, "accepted.json"), encoding="utf-8") as f:
             table = json.load(f)

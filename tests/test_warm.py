@@ -245,3 +245,55 @@ def test_an_obliging_reply_keeps_what_it_extends() -> None:
               "Requested names: b\n\nThe module already exists ...:\n```python\ndef a(x: int) -> int:\n    return x\n```"}]})
     reply = obliging(request)
     assert isinstance(reply, Text) and "def a(" in reply.content and "def b(" in reply.content
+
+
+def test_a_stub_keeps_the_declarations_and_nothing_that_acts() -> None:
+    from autogen_hook._inventory import StoredModule
+    from autogen_hook._stubs import _stub_of
+
+    source = textwrap.dedent('''
+        """Prices."""
+        import re
+        from typing import TYPE_CHECKING
+
+        try:
+            import tomllib
+        except ImportError:
+            tomllib = None
+
+        if TYPE_CHECKING:
+            from decimal import Decimal
+
+        PATTERN = re.compile("x")
+        RATE: float = 0.2
+        print("import-time noise")
+
+
+        class Cart:
+            """A cart."""
+
+            size: int = 0
+
+            def add(self, item: str, count: int = 1) -> None:
+                """Add."""
+                self.size += count
+
+            @property
+            def empty(self) -> bool:
+                return not self.size
+
+
+        def total(cart: Cart, *, tax: "Decimal | None" = None) -> float:
+            def inner() -> int:
+                return 1
+            return cart.size * RATE
+        ''')
+    stub = _stub_of(StoredModule("autogen.prices", "/store/prices.py", source, None))
+    assert stub.startswith("# Written by `autogen-hook stubs` from prices.py")
+    assert "import tomllib" in stub and "tomllib = None" not in stub and "except" not in stub
+    assert "if TYPE_CHECKING:\n    from decimal import Decimal" in stub
+    assert "PATTERN = re.compile('x')" in stub and "RATE: float = ..." in stub and "print(" not in stub
+    assert "    size: int = ...\n" in stub and "def add(self, item: str, count: int=...) -> None:\n        \"\"\"Add.\"\"\"\n        ..." in stub
+    assert "@property\n    def empty(self) -> bool:\n        ..." in stub
+    assert "def total(cart: Cart, *, tax: 'Decimal | None'=...) -> float:\n    ..." in stub and "inner" not in stub
+    compile(stub, "prices.pyi", "exec")
