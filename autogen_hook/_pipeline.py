@@ -34,8 +34,9 @@ from ._result import GenerationResult
 from ._settings import Settings
 from ._spec_sources import gather
 from ._state import STATE
+from ._freshness import description_digest
 from ._store import Store, header, source_hash, strip_header
-from ._validate import Grants, Problem, Spec, defined_names, validate
+from ._validate import Behaviour, Grants, Problem, Spec, defined_names, public_names, validate
 from ._validate._examples import Example
 from .context import Context, collect
 from .context._redact import SecretsNotKept, redact, restore
@@ -107,27 +108,22 @@ async def ensure(
     store = Store(settings.store_dir)
     path = store.path(request.module)
     existing = store.read(request.module)
-    missing = _unstored(existing, request.names)
-    if existing is not None and not missing:
+    if existing is not None and _serves(existing, request):
         return await asyncio.to_thread(_stored_result, store, request, path, existing, started)
     if settings.offline:
-        raise _not_generated(request.module, missing, path)
+        raise _not_generated(request, _unstored(existing, request.names), path)
     chain = chain or provider_chain(request.module, settings)
     grants = grants_for(request.module, settings)
     check_ready(chain)
     await _check_space(store, request, settings)
     async with store.lock(request.module):
         existing = store.read(request.module)  # another process may have stored it meanwhile
-        missing = _unstored(existing, request.names)
-        if existing is not None and not missing:
+        if existing is not None and _serves(existing, request):
             return await asyncio.to_thread(_stored_result, store, request, path, existing, started)
-        generating = replace(
-            request, names=missing, existing_source=strip_header(existing) if existing else None
-        )
         job = _progress.start(request.module, settings.progress)
         try:
-            kept = defined_names(existing)
-            generation = _Generation(generating, settings, store, kept, chain, grants, job)
+            kept = kept_names(request, existing)
+            generation = _Generation(generating(request, existing), settings, store, kept, chain, grants, job)
             return replace(await generation.run(started), names=request.names)
         finally:
             if job is not None:
@@ -153,6 +149,35 @@ def _unstored(source: str | None, names: tuple[str, ...]) -> tuple[str, ...]:
     """The ``names`` that ``source`` (the stored module, if any) does not define."""
     have = defined_names(source)
     return tuple(n for n in names if n not in have)
+
+
+def _serves(existing: str, request: Request) -> bool:
+    """The stored source answers ``request`` as it is: it defines every name, and no
+    regeneration was asked for."""
+    return not request.regenerate and not _unstored(existing, request.names)
+
+
+def generating(request: Request, existing: str | None) -> Request:
+    """What a generation asks for, given the stored source: the names it lacks (every name, to
+    regenerate), with that source to extend or rewrite."""
+    names = request.names if request.regenerate else _unstored(existing, request.names)
+    return replace(request, names=names, existing_source=strip_header(existing) if existing else None)
+
+
+def kept_names(request: Request, existing: str | None) -> set[str]:
+    """What the new module must go on defining: for a regeneration, what callers can use (its
+    public names); for an extension, every name, imports too."""
+    return public_names(existing) if request.regenerate else defined_names(existing)
+
+
+def first_messages(
+    context: Context, settings: Settings, grants: Grants, behaviour: Behaviour
+) -> tuple[providers.Message, ...]:
+    """The messages a generation starts with, for the request ``context`` was collected for
+    and the examples of ``behaviour`` (redacted: they may come from the caller's code)."""
+    context = replace(context, packages=packages_for(context.request.module, settings))
+    examples = [redact(e.text) for e in behaviour.shown]
+    return build_messages(context, settings.namespace, grants, examples)
 
 
 def _stored_result(
@@ -205,9 +230,7 @@ class _Generation:
         # an example that is the user's error fails here, before any model is asked
         behaviour = await asyncio.to_thread(gather, self.request, self.settings, self.store, self.kept)
         context = await self._timed("context", _collect(self.request, self.settings))
-        context = replace(context, packages=packages_for(self.request.module, self.settings))
-        examples = [redact(e.text) for e in behaviour.shown]
-        messages = build_messages(context, self.settings.namespace, self.grants, examples)
+        messages = first_messages(context, self.settings, self.grants, behaviour)
         self.prompt_sha256 = digest(messages)
         conversation = messages
         spec = Spec(
@@ -270,6 +293,15 @@ class _Generation:
             seconds=round(time.perf_counter() - self.started, 3), **fields,
         )
 
+    def _generated_from(self) -> str | None:
+        """The digest of the description the module's code comes from. An extension keeps the
+        code it had, and so its record's digest: a stale module stays stale until regenerated."""
+        if self.request.existing_source and not self.request.regenerate:
+            previous = self.store.metadata(self.request.module) or {}
+            if "description_sha256" in previous:
+                return previous["description_sha256"]  # type: ignore[no-any-return]
+        return description_digest(self.request.description)
+
     def _completion_request(self, conversation: tuple[providers.Message, ...]) -> CompletionRequest:
         return CompletionRequest(
             messages=conversation,
@@ -315,11 +347,12 @@ class _Generation:
             "output_tokens": self.usage.output_tokens,
             "written_at": now.isoformat(timespec="seconds"),
             "seconds": round(self.timings["total"], 3),
+            "description_sha256": self._generated_from(),
             **examples,
         }
         made = {"provider": provider, "model": completion.model}
         try:
-            path = await asyncio.to_thread(self.store.write, module, full, metadata)
+            path = await asyncio.to_thread(self.store.write, module, full, metadata, _replacing(self.request))
         except StoreError as exc:
             await self._audit("failed", "failed-store", attempt, [str(exc)], **made)
             raise
@@ -338,6 +371,13 @@ class _Generation:
             usage=self.usage,
             timings=dict(self.timings),
         )
+
+
+def _replacing(request: Request) -> str:
+    """Why the stored version (if any) gives way, for the history."""
+    if request.regenerate:
+        return f"regenerated: {request.regenerate}"
+    return f"extended with {', '.join(request.names)}"
 
 
 def _warn_unchecked(module: str, unchecked: list[Example]) -> None:
@@ -374,12 +414,15 @@ async def _collect(request: Request, settings: Settings) -> Context:
         return await asyncio.to_thread(collect, request, settings, asked_at)
 
 
-def _not_generated(module: str, missing: tuple[str, ...], path: str) -> NotGeneratedError:
+def _not_generated(request: Request, missing: tuple[str, ...], path: str) -> NotGeneratedError:
+    module = request.module
     what = ", ".join(missing) if missing else "anything"
+    lacks = f"{module} has no stored source for {what}"
+    if request.regenerate and not missing:
+        lacks = f"regenerating {module} needs a provider"
     return NotGeneratedError(
-        f"{module} has no stored source for {what} and offline mode is on "
-        f"(AUTOGEN_HOOK_OFFLINE), so no provider was asked. Generate it by running the same "
-        f"import once with AUTOGEN_HOOK_OFFLINE=0 and a provider configured, or write {path} "
-        "yourself.",
+        f"{lacks} and offline mode is on (AUTOGEN_HOOK_OFFLINE, or CI set), so no provider "
+        "was asked. Generate it with AUTOGEN_HOOK_OFFLINE=0 and a provider configured (run the "
+        f"same import once, or `autogen-hook warm`), or write {path} yourself.",
         module=module,
     )

@@ -82,12 +82,12 @@ def _request_text(context: Context, examples: Sequence[str]) -> str:
     request = context.request
     existing = request.existing_source
     names = ", ".join(request.names) or "(none named: write what the description asks for)"
-    parts = [
-        f"{'Extend' if existing else 'Write'} the module `{request.module}`.",
-        f"Requested names: {names}",
-    ]
+    verb = "Regenerate" if existing and request.regenerate else "Extend" if existing else "Write"
+    parts = [f"{verb} the module `{request.module}`.", f"Requested names: {names}"]
     if request.description:
         parts.append(f"What the module is for:\n{request.description.strip()}")
+    if existing and request.regenerate:
+        parts.append(f"Why it is written again:\n{request.regenerate.strip()}")
     caller = request.caller
     if caller is not None and caller.statement:
         what = "The importing statement" if caller.imports else "The line that uses the module"
@@ -101,7 +101,13 @@ def _request_text(context: Context, examples: Sequence[str]) -> str:
         parts.append(_examples_section(examples))
     packages = ", ".join(context.packages) or "(none: use the standard library only)"
     parts.append(f"Third-party packages you may import: {packages}")
-    if existing:
+    if existing and request.regenerate:
+        parts.append(
+            "The current module follows. Write it again: keep every public name it defines, with "
+            "signatures its callers can keep using, change what the reason above asks for, and "
+            f"reply with the whole module:\n```python\n{existing.rstrip()}\n```"
+        )
+    elif existing:
         parts.append(
             "The module already exists. Keep every existing name working exactly as it is, add "
             "the requested names, and reply with the whole module:\n```python\n"

@@ -34,6 +34,7 @@ class Request:
     caller: CallerSite | None = None
     extra_context: str | None = None  # given by generate(context=...)
     existing_source: str | None = field(default=None, compare=False)
+    regenerate: str | None = None  # why the stored module is written again (None: only what is missing)
 
 
 def names_from_statement(frame: FrameType, module: str) -> tuple[str, ...]:

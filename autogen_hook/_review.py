@@ -73,6 +73,22 @@ def review(store_dir: str, module: str, path: str, source: bytes, mode: str) -> 
     )
 
 
+def is_accepted(store_dir: str, module: str, source: bytes, mode: str) -> bool | None:
+    """Whether ``source`` may run under ``mode`` without asking anyone (``list`` and
+    ``check`` show it): True when accepted.json holds its hash, or under ``new`` when it is a
+    person's own code; None when ``mode`` asks for no review."""
+    if mode not in ("new", "always"):
+        return None
+    sha = hashlib.sha256(source).hexdigest()
+    if (_read_lock(store_dir)[0].get(module) or {}).get("sha256") == sha:
+        return True
+    if mode == "always":
+        return False
+    from ._store import Store
+
+    return _by_model(Store(store_dir), module, _decode(source), sha) is None
+
+
 def accept(store_dir: str, module: str, source: bytes, how: str) -> dict[str, str]:
     """Record ``source`` as the accepted version of ``module``; return its entry. Raises
     StoreError when accepted.json cannot be read or written (a merge conflict in it is

@@ -156,6 +156,23 @@ def _as_choice(*choices: str) -> "Callable[[object, str], str]":
     return parse
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _as_duration(value: object, where: str) -> float:
+    """Seconds: a number, or a string with a unit (``"90d"``, ``"12h"``, ``"30m"``, ``"2w"``); 0 is off."""
+    text = value.strip().lower() if isinstance(value, str) else value
+    if text in ("", "off", "none"):
+        return 0.0
+    unit = 1
+    if isinstance(text, str) and text[-1:] in _UNITS:
+        text, unit = text[:-1], _UNITS[text[-1]]
+    try:
+        return float(_as_number(text, where, float, 0)) * unit
+    except ValueError:  # SettingsError, with the unit in the value shown
+        _fail(where, "a duration: seconds, or a number with s, m, h, d or w (90d)", value)
+
+
 def _as_path(value: object, where: str) -> str | None:
     if value is None or value == "":
         return None
@@ -189,6 +206,8 @@ FIELDS: "dict[str, tuple[Callable[[object, str], Any], Any]]" = {
     "agent_timeout": (_as_float(1), 900.0),
     "max_tokens": (_as_int(1), 4096),
     "review": (_as_choice("never", "new", "always"), "never"),
+    "ttl": (_as_duration, 0.0),
+    "stubs": (_as_bool, False),
     "examples": (_as_examples, {}),
 }
 _MERGED = ("descriptions", "routes", "grants", "examples")  # tables: later sources add keys instead of replacing
@@ -224,6 +243,8 @@ class Settings:
     agent_timeout: float
     max_tokens: int
     review: str  # never, new (a model's module waits to be accepted), always (every hash)
+    ttl: float
+    stubs: bool
     examples: dict[str, tuple[str, ...]]
 
     @property
@@ -236,12 +257,21 @@ class Settings:
         return f"Settings({fields})"
 
 
-def resolve(project_root: str, overrides: "Mapping[str, object] | None" = None) -> Settings:
-    """Build validated settings for ``project_root`` from every source, later winning."""
+def resolve(
+    project_root: str,
+    overrides: "Mapping[str, object] | None" = None,
+    environ: "Mapping[str, str] | None" = None,
+) -> Settings:
+    """Build validated settings for ``project_root`` from every source, later winning.
+
+    ``environ`` replaces ``os.environ`` (doctor resolves without the variables it reports as
+    unknown). ``CI`` in it turns ``offline`` on unless some source sets ``offline``.
+    """
+    environ = os.environ if environ is None else environ
     settings = Settings()
     settings.project_root = project_root
     settings.sources = {}
-    layers = _layers(project_root, overrides or {})
+    layers = _layers(project_root, overrides or {}, environ)
     for name, (parse, default) in FIELDS.items():
         value = default
         for where, raw, base in layers.get(name, ()):
@@ -253,10 +283,15 @@ def resolve(project_root: str, overrides: "Mapping[str, object] | None" = None) 
                 parsed = {module: (*value.get(module, ()), *more) for module, more in parsed.items()}
             value = {**value, **parsed} if name in _MERGED else parsed
         setattr(settings, name, value)
+    if "offline" not in settings.sources and environ.get("CI", "").strip().lower() not in _FALSE:
+        settings.offline = True  # a CI run never asks a model unless the project says so
+        settings.sources["offline"] = "CI"
     return settings
 
 
-def _layers(root: str, overrides: "Mapping[str, object]") -> "dict[str, list[tuple[str, Any, str]]]":
+def _layers(
+    root: str, overrides: "Mapping[str, object]", environ: "Mapping[str, str]"
+) -> "dict[str, list[tuple[str, Any, str]]]":
     """Every raw value per field as (where it came from, value, base dir for paths)."""
     layers: dict[str, list[tuple[str, Any, str]]] = {}
     for key, raw in pyproject_table(root).items():
@@ -264,7 +299,7 @@ def _layers(root: str, overrides: "Mapping[str, object]") -> "dict[str, list[tup
         name = _known(key, where, _hyphenated, _hyphenated)
         layers.setdefault(name, []).append((where, raw, root))
     cwd = os.getcwd()
-    for variable, raw in os.environ.items():  # every one: a misspelt variable is an error too
+    for variable, raw in environ.items():  # every one: a misspelt variable is an error too
         if variable.startswith(ENV_PREFIX) and variable not in INTERNAL_VARIABLES:
             name = _known(variable, "the environment", _env_spelling)
             layers.setdefault(name, []).append((variable, raw, cwd))
@@ -293,6 +328,19 @@ def _known(
     close = difflib.get_close_matches(normal(given)[shared:].lower(), likes, n=1)
     hint = f"did you mean {likes[close[0]]}?" if close else f"known settings: {', '.join(spelled)}"
     raise SettingsError(f"{where}: unknown setting {given!r}; {hint}")
+
+
+def unknown_variables(environ: "Mapping[str, str]") -> dict[str, str]:
+    """Each ``AUTOGEN_HOOK_*`` variable of ``environ`` that names no setting (a likely typo), with
+    the error that resolving would raise for it (it names the closest setting)."""
+    unknown = {}
+    for variable in environ:
+        if variable.startswith(ENV_PREFIX) and variable not in INTERNAL_VARIABLES:
+            try:
+                _known(variable, "the environment", _env_spelling)
+            except ValueError as exc:  # SettingsError
+                unknown[variable] = str(exc)
+    return unknown
 
 
 def _hyphenated(name: str) -> str:

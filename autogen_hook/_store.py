@@ -7,6 +7,8 @@ Layout of a store directory (``<project>/.autogen`` by default)::
     __pycache__/          checked-hash bytecode (never stale, even within one second)
     .meta/textutils.json  what wrote it: provider, model, prompt digest, attempts, problems,
                           tokens, seconds, the source's hash (plain JSON: read it, commit it)
+    .history/textutils/   every earlier version: 1.py, 1.json (its record, and why it was
+                          replaced), 2.py, ...; local to the checkout (see _history)
     .locks/               one lock file per module, so one process generates and others wait
     .index/               the context engine's index of the project (a cache)
     accepted.json         the reviewed lock: module -> sha256, by, at (``_review``; committed)
@@ -32,6 +34,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from . import _history
 from ._atomic import make_dirs, remove_stale, write_all, write_atomic
 from ._errors import StoreError
 from ._names import metadata_file, stored_file
@@ -157,16 +160,19 @@ class Store:
         self._prepare(locks)
         return os.open(os.path.join(locks, name), os.O_RDWR | os.O_CREAT, 0o644)
 
-    def write(self, module: str, source: str, metadata: dict[str, Any]) -> str:
-        """Atomically replace the module's file and its record, or neither; then its stale
-        bytecode goes (the loader writes the new one on first import)."""
+    def write(self, module: str, source: str, metadata: dict[str, Any], replacing: str = "replaced") -> str:
+        """Atomically replace the module's file and its record, or neither; the version it
+        replaces goes to the history first, ``replacing`` saying why; then its stale bytecode
+        goes (the loader writes the new one on first import). ``metadata`` may carry its own
+        ``source_sha256`` (a restored version's record, kept as it was)."""
         path = self.path(module)
-        record = {**metadata, "source_sha256": source_hash(source)}
+        record = {"source_sha256": source_hash(source), **metadata}
         meta = self.metadata_path(module)
         try:
             self._prepare(os.path.dirname(path), os.path.dirname(meta))
             bytecode = os.path.join(os.path.dirname(path), "__pycache__")
             self._remove_stale(os.path.dirname(path), os.path.dirname(meta), bytecode)
+            self._keep_current(module, replacing)
             # the record first: a crash between the renames leaves the old module with a
             # record that does not match it, which review reads as a hand edit of the old
             # module; the other order would let a new module pass as one
@@ -190,6 +196,32 @@ class Store:
                 if name.endswith(".py") and name[:-3].isidentifier() and name[0] != "_"
             ]
         return sorted(found)
+
+    def remove(self, module: str, because: str) -> None:
+        """Delete the module's file, bytecode and metadata, the version kept in the history."""
+        try:
+            self._keep_current(module, because)
+            for path in (self.path(module), importlib.util.cache_from_source(self.path(module)),
+                         self.metadata_path(module)):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+        except OSError as exc:
+            raise self._write_error(module, exc) from None
+
+    def _keep_current(self, module: str, because: str) -> None:
+        """The stored version, if any, becomes the newest in the module's history."""
+        current = self.read(module)
+        if current is not None:
+            _history.keep(self.directory, module, current, self.metadata(module), source_hash(current), because)
+
+    def write_metadata(self, module: str, record: dict[str, Any]) -> None:
+        """Replace the module's record alone (``mark-edited``): the module stays as it is."""
+        meta = self.metadata_path(module)
+        try:
+            self._prepare(os.path.dirname(meta))
+            write_atomic(meta, _record_text(record), durable=True)
+        except OSError as exc:
+            raise self._write_error(module, exc) from None
 
     def metadata_path(self, module: str) -> str:
         """``autogen.a.b`` -> ``<store>/.meta/a.b.json``."""

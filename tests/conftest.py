@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pty
 import select
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,12 @@ def fresh_state() -> Iterator[None]:
     what the test opened and forgets what it injected (a clock, windows)."""
     yield
     STATE.reset()
+
+
+@pytest.fixture(autouse=True)
+def not_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``CI`` turns offline mode on (see _settings); the suite's own CI must not."""
+    monkeypatch.delenv("CI", raising=False)
 
 
 @pytest.fixture
@@ -142,6 +150,39 @@ class Project:
         )
 
 
+def cli(
+    project: Project, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``autogen-hook ARGS`` in a fresh interpreter, in the project (or ``cwd``); stdin is no terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", "autogen_hook", *args], cwd=cwd or project.root, env={**project.env, **(env or {})},
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def on_terminal(
+    project: Project, *args: str, answer: bytes | None = None, env: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """``autogen-hook ARGS`` on a pseudo-terminal, typing ``answer`` once it asks; (status, what it showed)."""
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autogen_hook", *args], cwd=project.root,
+        env={**project.env, "TERM": "xterm", **(env or {})}, stdin=slave, stdout=slave, stderr=slave,
+    )
+    os.close(slave)
+    shown = b""
+    ends = time.monotonic() + 120
+    try:
+        while (chunk := read_terminal(master, 5)) is not None and time.monotonic() < ends:
+            shown += chunk
+            if answer is not None and b"[y/N]" in shown:
+                os.write(master, answer)
+                answer = None
+    finally:
+        os.close(master)
+    return process.wait(timeout=60), shown.decode(errors="replace")
+
+
 def clean_env() -> dict[str, str]:
     """The test runner's environment without any provider or autogen-hook variable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_PROVIDER_VARIABLES)}
@@ -202,3 +243,16 @@ def read_terminal(fd: int, wait: float) -> bytes | None:
         data += chunk
         wait = 0.05
     return data
+
+
+def store_module(project: Project, module: str, source: str, **record: object) -> Path:
+    """Put ``source`` in the project's store as a generation would (header, metadata, history)."""
+    from autogen_hook._store import Store, header
+
+    metadata = {
+        "module": module, "names": [], "provider": "openai", "model": "fake-model", "attempts": 1, "problems": [],
+        "input_tokens": 100, "output_tokens": 50, "written_at": "2026-01-01T00:00:00+00:00", "seconds": 0.5,
+        "prompt_sha256": "0" * 64, "description_sha256": None, **record,
+    }
+    full = header(module, "openai", "fake-model", "2026-01-01") + textwrap.dedent(source).lstrip("\n")
+    return Path(Store(str(project.store)).write(module, full, metadata))

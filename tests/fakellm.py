@@ -26,6 +26,9 @@ Replies are steps:
                                status, each poll the next one (the last repeats); a
                                ``Status`` among them answers that poll with the error
 
+``server.listings`` answers the GETs of ``/v1/models`` and ``/v1/organizations`` (the cheap
+request ``autogen-hook doctor --online`` sends): an empty list unless steps are pushed.
+
 A ``responder`` function can answer instead of a queue: it gets the request
 and returns a step (used for concurrent and racing scenarios). The endless steps
 end when the client goes away (or after ``ENDLESS`` seconds).
@@ -235,6 +238,8 @@ class FakeLLM:
         self.max_in_flight = 0  # the most requests answered at the same time
         self.anthropic = Script()
         self.codegen = AgentRuns()
+        self.listings = Script()  # GET of the models or organizations: an empty list unless scripted
+        self.listings.responder = lambda request: Raw('{"data": [], "items": []}')
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -305,6 +310,21 @@ def prompt_of(request: Recorded) -> str:
     return "\n".join(parts)
 
 
+def obliging(request: Recorded) -> Text:
+    """A model that does what it is asked: a module defining every requested name (as
+    ``def name(x: int) -> int``) and keeping every function of the module it is asked to extend
+    or regenerate. A responder for scenarios with many modules and requests."""
+    prompt = prompt_of(request)
+    asked = re.search(r"Requested names: ([\w, ]+)", prompt)
+    names = [n.strip() for n in asked.group(1).split(",")] if asked else []
+    stored = prompt.rpartition("```python\n")[2] if "```python\n" in prompt else ""
+    kept = re.findall(r"^def (\w+)\(", stored, re.M)
+    return Code("\n\n".join(
+        f'def {name}(x: int) -> int:\n    """Twice x."""\n    return 2 * x\n' for name in dict.fromkeys(kept + names)
+    ))
+
+
+_LISTINGS = ("/v1/models", "/v1/organizations")  # OpenAI's and Anthropic's models, Codegen's organizations
 _CREATE = re.compile(r"/v1/organizations/(\d+)/agent/run")
 _POLL = re.compile(r"/v1/organizations/(\d+)/agent/run/(\d+)")
 
@@ -472,6 +492,9 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             request = self._record("GET", None)
+            if self.path.rstrip("/") in _LISTINGS:  # what `doctor --online` asks each provider
+                self._answer(server.listings.next(request), request, _OpenAI)
+                return
             match = _POLL.fullmatch(self.path.rstrip("/"))
             run = server.codegen.runs.get(int(match.group(2))) if match else None
             if match is None or run is None:

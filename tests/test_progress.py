@@ -69,7 +69,8 @@ def test_log_records_start_on_a_cleared_line(project: Project, llm: FakeLLM) -> 
 
 def test_nothing_is_printed_in_ci_or_when_disabled(project: Project, llm: FakeLLM) -> None:
     llm.openai.responder = lambda request: Slow(0.3, Code(GOOD))
-    for env in ({"CI": "true", "TERM": "xterm"}, {"AUTOGEN_HOOK_PROGRESS": "0", "TERM": "xterm"},
+    # CI implies offline unless the project says otherwise; here it generates, and shows nothing
+    for env in ({"CI": "true", "AUTOGEN_HOOK_OFFLINE": "0", "TERM": "xterm"}, {"AUTOGEN_HOOK_PROGRESS": "0", "TERM": "xterm"},
                 {"TERM": "dumb"}):
         (project.store / "t.py").unlink(missing_ok=True)
         assert "generating" not in run_with_terminal_stderr(project, env)

@@ -23,7 +23,7 @@ from ._policy import Grants, check_policy
 from ._smoke import smoke_import
 from ._static import Problem, check_imports, check_names, parse, top_level_names
 
-__all__ = ["Behaviour", "Grants", "Problem", "Spec", "defined_names", "validate"]
+__all__ = ["Behaviour", "Grants", "Problem", "Spec", "defined_names", "public_names", "revalidate", "validate"]
 
 
 def defined_names(source: str | None) -> set[str]:
@@ -34,6 +34,17 @@ def defined_names(source: str | None) -> set[str]:
         return top_level_names(parse(source, "<stored>"))
     except Problem:
         return set()
+
+
+def public_names(source: str | None) -> set[str]:
+    """What stored source defines for its callers: public module-level names, imports aside."""
+    if not source:
+        return set()
+    try:
+        names = top_level_names(parse(source, "<stored>"), imports=False)
+    except Problem:
+        return set()
+    return {n for n in names if not n.startswith("_")}
 
 
 @dataclass(frozen=True)
@@ -64,9 +75,14 @@ async def validate(reply: str, spec: Spec, unchecked: list[Example] | None = Non
     return source
 
 
-def _static_checks(reply: str, spec: Spec, policy: Callable[..., None] = check_policy) -> str:
-    """``policy`` is bound when this module is defined: code that replaces the module's
-    attribute later (``_validate.check_policy = ...``) does not switch the policy off."""
+async def revalidate(source: str, spec: Spec) -> None:
+    """Check a stored module again, with no model: what ``validate`` checks but black (a hand
+    edit need not be black's output); raise Problem."""
+    await asyncio.to_thread(_code_checks, source, spec)
+    await smoke_import(source, spec.module, spec.names, spec.filename)
+
+
+def _static_checks(reply: str, spec: Spec) -> str:
     code = extract_code(reply, spec.names)
     if not code.strip() or held_no_code(reply):
         said = " ".join(reply.split())
@@ -74,12 +90,18 @@ def _static_checks(reply: str, spec: Spec, policy: Callable[..., None] = check_p
             "the reply held no code" + (f" ({said[:100]!r})" if said else "")
             + "; answer with the module in one ```python block"
         )
+    _code_checks(code, spec)
+    return _black(code)
+
+
+def _code_checks(code: str, spec: Spec, policy: Callable[..., None] = check_policy) -> None:
+    """``policy`` is bound when this module is defined: code that replaces the module's
+    attribute later (``_validate.check_policy = ...``) does not switch the policy off."""
     tree = parse(code, spec.filename)
     check_names(tree, spec.names, spec.kept)
     check_calls(tree, spec.behaviour.calls)
     check_imports(tree, spec.namespace)
     policy(tree, spec.grants, code)
-    return _black(code)
 
 
 def _black(code: str) -> str:

@@ -34,13 +34,14 @@ def parse(code: str, filename: str) -> ast.Module:
     return tree
 
 
-def top_level_names(tree: ast.Module) -> set[str]:
-    """Names bound at module level, including inside top-level if/try blocks."""
+def top_level_names(tree: ast.Module, imports: bool = True) -> set[str]:
+    """Names bound at module level, including inside top-level if/try blocks; ``imports=False``
+    leaves out the names imports bind (what the module itself defines)."""
     names: set[str] = set()
     for node in _top_level(tree.body):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and imports:
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]

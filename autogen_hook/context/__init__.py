@@ -68,7 +68,7 @@ class Context:
     def redactions(self) -> int:
         """Placeholders in what is sent from the user's code (the budgeted sections and the request)."""
         request = self.request
-        texts = [*self.sections(), request.description or "", request.extra_context or ""]
+        texts = [*self.sections(), request.description or "", request.extra_context or "", request.regenerate or ""]
         texts.append(request.caller.statement if request.caller is not None else "")
         texts.append(request.existing_source or "")
         return sum(count_redactions(t) for t in texts)
@@ -115,8 +115,8 @@ def redaction_report(context: Context, request: Request, root: str) -> list[str]
             report.append(f"{context.caller_name}  not read: its name or its keys say it holds secrets")
         else:
             texts.append((context.caller_name, caller.source, 1, False, frozenset()))
-    texts += [(where, text, 1, True, frozenset()) for where, text in
-              (("description", request.description), ("context", request.extra_context)) if text]
+    prose = (("description", request.description), ("context", request.extra_context), ("hint", request.regenerate))
+    texts += [(where, text, 1, True, frozenset()) for where, text in prose if text]
     if request.existing_source:
         texts.append(("stored module", request.existing_source, 1, False, frozenset()))
     for snippet in context.snippets:
@@ -153,6 +153,7 @@ def _redacted(request: Request, analysed: CallerFile | None) -> Request:
         description=redact(request.description, prose=True) if request.description else None,
         extra_context=redact(request.extra_context, prose=True) if request.extra_context else None,
         existing_source=redact(request.existing_source) if request.existing_source else None,
+        regenerate=redact(request.regenerate, prose=True) if request.regenerate else None,
     )
 
 

@@ -84,6 +84,7 @@ class AnthropicProvider(PooledClient):
 
     name = "anthropic"
     environment = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
+    probe_path = "/v1/models"
 
     def __init__(self) -> None:
         self._service = Service.from_env(

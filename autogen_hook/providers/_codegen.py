@@ -111,6 +111,7 @@ class CodegenProvider(PooledClient):
 
     name = "codegen"
     environment = ("CODEGEN_API_TOKEN", "CODEGEN_ORG_ID", "CODEGEN_API_BASE_URL")
+    probe_path = "/v1/organizations"
 
     def __init__(self) -> None:
         self._service = Service.from_env(

@@ -238,7 +238,22 @@ class PooledClient:
     """Base of the built-in providers: one pooled HTTP client per instance, made on first use."""
 
     _client: httpx.AsyncClient | None = None
+    _service: Service
     base_url: str
+    probe_path: str  # a cheap GET that needs the credential (autogen-hook doctor --online)
+
+    def _headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    async def probe(self, timeout: float) -> str:
+        """One cheap request that needs the credential; what it got, or the ProviderError."""
+        url = f"{self.base_url}{self.probe_path}"
+        try:
+            response = await self._http().get(url, headers=self._headers(), timeout=request_timeout(timeout))
+        except httpx.HTTPError as exc:
+            raise self._service.unreachable(exc, url, timeout) from None
+        check_status(response, self._service)
+        return f"HTTP {response.status_code} for GET {url}"
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:

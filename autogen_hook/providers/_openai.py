@@ -91,6 +91,7 @@ class OpenAIProvider(PooledClient):
 
     name = "openai"
     environment = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
+    probe_path = "/models"
 
     def __init__(self) -> None:
         self._service = Service.from_env(
