@@ -10,6 +10,8 @@ from ._finder import Installation, describe, install, install_finder, uninstall
 TYPE_CHECKING = False  # typing itself is not imported: this module loads at interpreter start
 if TYPE_CHECKING:  # what type checkers see of the lazy names below
     from ._api import agenerate, generate
+    from ._observe import Stats, stats
+    from ._plugins import PluginTarget
     from ._errors import (
         AuthenticationError,
         AutogenHookError,
@@ -18,6 +20,7 @@ if TYPE_CHECKING:  # what type checkers see of the lazy names below
         InvalidNameError,
         MissingCredentialsError,
         NotGeneratedError,
+        PluginError,
         ProviderError,
         ProviderHTTPError,
         ProviderResponseError,
@@ -38,6 +41,8 @@ __all__ = [
     "InvalidNameError",
     "MissingCredentialsError",
     "NotGeneratedError",
+    "PluginError",
+    "PluginTarget",
     "ProviderError",
     "ProviderHTTPError",
     "ProviderResponseError",
@@ -48,9 +53,11 @@ __all__ = [
     "GenerationResult",
     "__version__",
     "agenerate",
+    "Stats",
     "describe",
     "generate",
     "install",
+    "stats",
     "uninstall",
 ]
 
@@ -60,6 +67,9 @@ _LAZY = {  # loaded on first use: importing autogen_hook happens at interpreter 
     "__version__": "_version",
     "agenerate": "_api",
     "generate": "_api",
+    "PluginTarget": "_plugins",
+    "Stats": "_observe",
+    "stats": "_observe",
 }
 
 

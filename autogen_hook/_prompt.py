@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from ._plugins import PluginTarget, transform_messages
 from ._validate import Grants
 from ._validate._capabilities import CAPABILITIES
 from .context import Context
@@ -35,7 +36,7 @@ def build_messages(
     context: Context, namespace: str, grants: Grants, examples: Sequence[str] = ()
 ) -> tuple[Message, ...]:
     """The first messages of a generation: instructions, then the (redacted) request in context
-    and the (redacted) examples the module must pass."""
+    and the (redacted) examples the module must pass; then what the prompt plugins make of them."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     granted = sorted(grants.capabilities | grants.names)
     system = _SYSTEM.format(
@@ -46,7 +47,8 @@ def build_messages(
             f"{name} ({what})" for name, what in CAPABILITIES.items() if name not in grants.capabilities
         ),
     )
-    return (Message("system", system), Message("user", _request_text(context, examples)))
+    messages = (Message("system", system), Message("user", _request_text(context, examples)))
+    return transform_messages(messages, PluginTarget(context.request.module, context.request.names))
 
 
 def retry_messages(

@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import py_compile
 import sys
@@ -135,9 +136,9 @@ class Store:
         try:
             self.write_metadata(module, {**metadata, "source_sha256": source_hash(source)})
         except OSError as exc:  # the module is stored and valid; metadata is a record
-            import warnings
-
-            warnings.warn(f"autogen-hook: could not record metadata for {module}: {exc}")
+            logging.getLogger("autogen_hook").warning(
+                "autogen-hook: could not record metadata for %s: %s", module, exc
+            )
         return path
 
     def metadata_path(self, module: str) -> str:
