@@ -3,6 +3,9 @@
 Importing this package installs the import hook (idempotent). It is imported at
 interpreter start by ``autogen_hook.pth``, so it stays small: the exceptions and
 the generation API load on first use.
+
+PYTEST_DONT_REWRITE: pytest marks a pytest11 plugin's package for assertion rewriting,
+and warns when that package was imported before it, as this one usually is (the .pth).
 """
 
 from ._finder import Installation, describe, install, install_finder, uninstall

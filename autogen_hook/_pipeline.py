@@ -242,6 +242,7 @@ class _Generation:
         return CompletionRequest(
             messages=conversation,
             module=self.request.module,
+            names=self.request.names,
             model=self.settings.model,
             max_tokens=self.settings.max_tokens,
             timeout=self.settings.timeout,

@@ -52,6 +52,7 @@ class State:
         self.roots: dict[str, str] = {}  # directory -> its project root
         self.tables: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}  # pyproject -> (stat, table)
         self.clock: Any = None  # the providers' Clock (_ratelimit); None: monotonic time
+        self.registered: dict[str, Any] = {}  # provider name -> factory, from providers.register()
         self.generating = _thread._local()  # per thread: the modules it is generating
         self.sandbox_warned = False  # the missing sandbox layers were reported
         self.readable: Any = None  # _validate._readable's rules, with what they were made from
