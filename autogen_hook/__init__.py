@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # what type checkers see of the lazy names below
     from ._api import agenerate, generate
     from ._observe import Stats, stats
     from ._plugins import PluginTarget
+    from ._reload import reload
     from ._errors import (
         AuthenticationError,
         AutogenHookError,
@@ -60,6 +61,7 @@ __all__ = [
     "describe",
     "generate",
     "install",
+    "reload",
     "stats",
     "uninstall",
 ]
@@ -70,6 +72,8 @@ _LAZY = {  # loaded on first use: importing autogen_hook happens at interpreter 
     "__version__": "_version",
     "agenerate": "_api",
     "generate": "_api",
+    "load_ipython_extension": "_ipython",  # %load_ext autogen_hook
+    "reload": "_reload",
     "PluginTarget": "_plugins",
     "Stats": "_observe",
     "stats": "_observe",

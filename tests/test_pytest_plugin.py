@@ -149,6 +149,16 @@ def test_each_test_has_its_own_store(autogen_fake):
         importlib.import_module("autogen.money").parse_price
 
 
+def test_checkout_total(autogen_fake):  # the README's example
+    autogen_fake.reply("autogen.money", GOOD)
+    from shop.checkout import total
+
+    assert total(["$1.50", "$2"]) == Decimal("3.50")
+    (asked,) = autogen_fake.requests
+    assert asked.module == "autogen.money" and asked.names == ("parse_price",)
+    assert "def total" in asked.prompt
+
+
 @pytest.mark.autogen(offline=True)
 def test_the_marker_applies_to_the_fixture(autogen_fake):
     with pytest.raises(autogen_hook.NotGeneratedError):
@@ -156,13 +166,24 @@ def test_the_marker_applies_to_the_fixture(autogen_fake):
 '''
 
 
+CHECKOUT = """
+from decimal import Decimal
+
+from autogen.money import parse_price
+
+
+def total(prices: list[str]) -> Decimal:
+    return sum((parse_price(p) for p in prices), Decimal(0))
+"""
+
+
 def test_the_autogen_fake_fixture_needs_no_network_and_no_keys(suite: pytest.Pytester, llm: FakeLLM) -> None:
     for name in [n for n in os.environ if n.startswith(("OPENAI_", "ANTHROPIC_", "CODEGEN_"))]:
         del os.environ[name]  # the suite fixture's monkeypatch restores the environment
     os.environ["CI"] = "true"  # offline by default, but the fake's provider is no network
-    suite.makepyfile(test_fake=FAKE_TESTS)
+    suite.makepyfile(test_fake=FAKE_TESTS, **{"shop/__init__": "", "shop/checkout": CHECKOUT})
     result = run(suite, "-v")
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)
     assert llm.requests == []
     assert not (suite.path / ".autogen").exists()
     assert "generated modules used" not in result.stdout.str()  # scripted modules are no part of the project
