@@ -68,15 +68,19 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _offline(config: pytest.Config) -> bool | None:
     """The option, else ``AUTOGEN_HOOK_OFFLINE`` (left to the settings), else the ini option,
-    else offline when ``CI`` is set; None: the settings decide."""
+    else offline when ``CI`` is set and no refresh was asked for; None: the settings decide."""
+    refresh = _chosen(config, "refresh")
     if config.getoption("autogen_offline"):
+        if refresh:
+            raise pytest.UsageError("--autogen-offline and --autogen-refresh exclude each other: "
+                                    "a refresh asks the providers")
         return True
     if "AUTOGEN_HOOK_OFFLINE" in os.environ:
         return None
     chosen: bool | None = config.getini("autogen_offline")
     if chosen is not None:
         return chosen
-    return True if os.environ.get("CI") else None
+    return True if os.environ.get("CI") and not refresh else None
 
 
 def _chosen(config: pytest.Config, name: str) -> bool:
@@ -158,7 +162,7 @@ def _this_process() -> dict[str, list[Any]]:
 
     used = sorted(
         name for name, module in list(sys.modules.items())
-        if type(getattr(getattr(module, "__spec__", None), "loader", None)) is StoredLoader
+        if isinstance(getattr(getattr(module, "__spec__", None), "loader", None), StoredLoader)
         and getattr(module, "__file__", None)
     )
     made: list[list[Any]] = []

@@ -57,3 +57,37 @@ def test_autogen_show_prints_the_stored_module_and_who_wrote_it(project: Project
     assert "%autogen: autogen.nothing is not stored" in out
     assert "usage: %autogen show MODULE" in out
     assert "Traceback" not in out
+
+
+def test_autogen_regenerate_reloads_in_place_and_rebinds_the_sessions_names(project: Project, llm: FakeLLM) -> None:
+    faster = DISTANCE.replace('"""Euclidean."""', '"""Euclidean, faster."""')
+    llm.openai.push(Code(DISTANCE), Code(faster))
+    out = ipython(project, [
+        "import autogen.geo as geo",
+        "from autogen.geo import distance",
+        "print('DOC', distance.__doc__)",
+        "%load_ext autogen_hook",
+        '%autogen regenerate autogen.geo --hint "make it faster"',
+        "print('DOC', distance.__doc__, geo.distance is distance)",
+        "%autogen regenerate autogen.nothing",
+    ])
+    assert "DOC Euclidean.\n" in out, out
+    assert f"regenerated autogen.geo: {project.store / 'geo.py'} (rebound distance)" in out
+    assert "DOC Euclidean, faster. True" in out
+    assert "%autogen: autogen.nothing is not stored" in out and "Traceback" not in out
+    prompt = prompt_of(llm.chat_requests()[1])
+    assert "Rewrite this module. make it faster" in prompt and "Requested names: distance" in prompt
+    assert "Euclidean, faster" in (project.store / "geo.py").read_text()
+
+
+def test_reload_regenerates_and_runs_the_new_source_in_place(project: Project, llm: FakeLLM) -> None:
+    from conftest import ok
+
+    llm.openai.push(Code(DISTANCE), Code(AREA.replace("3.0 *", "3.14 *")))
+    out = ok(project.run(
+        "import autogen_hook\nimport autogen.geo as geo\nprint(geo.distance((0, 0), (3, 4)))\n"
+        "same = autogen_hook.reload('autogen.geo', names=['distance', 'area'], hint='add area')\n"
+        "print(same is geo, geo.area(1))\n"
+        "print(autogen_hook.stats().generations)\n"
+    ))
+    assert out.split() == ["5.0", "True", "3.14", "2"]

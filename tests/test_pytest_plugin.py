@@ -223,3 +223,22 @@ def test_xdist_workers_make_one_provider_call_and_one_summary(suite: pytest.Pyte
         "generated modules used: autogen.money",
         "generated in this session: autogen.money (openai, * s)",
     ])
+
+
+def test_refresh_regenerates_each_imported_module_once_per_session(suite: pytest.Pytester, llm: FakeLLM) -> None:
+    for n in range(4):
+        suite.makepyfile(**{f"test_worker{n}": PARALLEL})
+    llm.openai.responder = lambda request: Slow(0.3, Code(MONEY))
+    run(suite).assert_outcomes(passed=4)
+    assert len(llm.chat_requests()) == 1
+    os.environ["CI"] = "true"  # a refresh asks the providers: CI's offline default gives way
+    refreshed = run(suite, "--autogen-refresh")
+    refreshed.assert_outcomes(passed=4)
+    refreshed.stdout.fnmatch_lines(["generated in this session: autogen.money (openai, * s)"])
+    assert len(llm.chat_requests()) == 2
+    assert "Rewrite this module." in llm.chat_requests()[1].body["messages"][1]["content"]
+    if importlib.util.find_spec("xdist") is not None:
+        run(suite, "--autogen-refresh", "-n", "3").assert_outcomes(passed=4)
+        assert len(llm.chat_requests()) == 3  # one worker regenerated, the others waited for it
+    clash = run(suite, "--autogen-refresh", "--autogen-offline")
+    assert clash.ret != 0 and "exclude each other" in clash.stderr.str()
