@@ -12,7 +12,6 @@ command's does.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 from typing import Any
@@ -62,11 +61,10 @@ def _autogen(ipython: Any, line: str) -> None:
 
 
 def _show(module: str) -> None:
-    from ._settings import project_root_of, resolve
-    from ._state import STATE
+    from ._reload import settings_for
     from ._store import Store
 
-    settings = resolve(project_root_of(os.getcwd()), STATE.overrides)
+    settings = settings_for(module)
     store = Store(settings.store_dir)
     source = store.read(module)
     if source is None:

@@ -28,6 +28,7 @@ I/O or network access.
 leading underscore.
 - A capability policy checks the module, function bodies included. {granted} Without a \
 grant, do not use: {denied}."""
+REJECTED = "That module was rejected:"  # how a retry's last message begins
 REPLY_CAP = 24_000  # characters of the last reply a retry sends back (a reply can be megabytes)
 EXAMPLES_CAP = 6_000  # characters of examples listed (all of them are checked)
 
@@ -66,7 +67,7 @@ def retry_messages(
         *answer,
         Message(
             "user",
-            f"That module was rejected:\n{problem}\n\n"
+            f"{REJECTED}\n{problem}\n\n"
             "Fix this and reply with the complete corrected module in one ```python block.",
         ),
     )

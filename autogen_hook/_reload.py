@@ -55,7 +55,7 @@ def regenerate(
 ) -> GenerationResult:
     """Write ``module`` anew through the whole pipeline; ``frame`` is the caller (its code is
     the context, as for an import)."""
-    settings = _settings_for(module)
+    settings = settings_for(module)
     store = Store(settings.store_dir)
     existing = store.read(module)
     if existing is None:
@@ -86,7 +86,7 @@ async def _write(store: Store, module: str, source: str, metadata: dict[str, Any
         return store.write(module, source, metadata)
 
 
-def _settings_for(module: str) -> Settings:
+def settings_for(module: str) -> Settings:
     """The settings of the project ``module`` was (or is being) imported for, else the caller's."""
     if module in STATE.projects:
         return FINDER.settings_for(module)
@@ -143,7 +143,7 @@ class _Refresher:
         self.owner = os.getpid()  # the first process: it removes the claims at the end
 
     def find_spec(self, name: str, path: object = None, target: object = None) -> Any:
-        if not self.ours(name):
+        if FINDER not in sys.meta_path or not self.ours(name):  # uninstall() ends refreshing too
             return None
         spec = FINDER.find_spec(name)
         if spec is not None and spec.has_location:  # stored: regenerate it before it runs

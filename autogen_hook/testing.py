@@ -19,6 +19,7 @@ from types import ModuleType, TracebackType
 from . import providers
 from ._errors import ProviderResponseError
 from ._finder import Installation, install
+from ._prompt import REJECTED
 from ._settings import project_root_of, resolve
 from ._state import STATE
 from .providers import Completion, CompletionRequest, Message, ProgressCallback, Usage
@@ -42,8 +43,9 @@ class ScriptedRequest:
 
     @property
     def problem(self) -> str | None:
-        """The last rejected candidate's problem, on a retry (None on a first attempt)."""
-        return self.messages[-1].content if len(self.messages) > 2 and self.messages[-1].role == "user" else None
+        """On a retry, the message saying why the last candidate was rejected (else None)."""
+        last = self.messages[-1]
+        return last.content if last.role == "user" and last.content.startswith(REJECTED) else None
 
 
 Reply = str | Callable[[ScriptedRequest], str]
