@@ -3,6 +3,9 @@
 Importing this package installs the import hook (idempotent). It is imported at
 interpreter start by ``autogen_hook.pth``, so it stays small: the exceptions and
 the generation API load on first use.
+
+PYTEST_DONT_REWRITE: pytest marks a pytest11 plugin's package for assertion rewriting,
+and warns when that package was imported before it, as this one usually is (the .pth).
 """
 
 from ._finder import Installation, describe, install, install_finder, uninstall
@@ -10,6 +13,9 @@ from ._finder import Installation, describe, install, install_finder, uninstall
 TYPE_CHECKING = False  # typing itself is not imported: this module loads at interpreter start
 if TYPE_CHECKING:  # what type checkers see of the lazy names below
     from ._api import agenerate, generate
+    from ._observe import Stats, stats
+    from ._plugins import PluginTarget
+    from ._reload import reload
     from ._errors import (
         AuthenticationError,
         AutogenHookError,
@@ -19,6 +25,7 @@ if TYPE_CHECKING:  # what type checkers see of the lazy names below
         MissingCredentialsError,
         NotAcceptedError,
         NotGeneratedError,
+        PluginError,
         ProviderError,
         ProviderHTTPError,
         ProviderResponseError,
@@ -40,6 +47,8 @@ __all__ = [
     "MissingCredentialsError",
     "NotAcceptedError",
     "NotGeneratedError",
+    "PluginError",
+    "PluginTarget",
     "ProviderError",
     "ProviderHTTPError",
     "ProviderResponseError",
@@ -50,9 +59,12 @@ __all__ = [
     "GenerationResult",
     "__version__",
     "agenerate",
+    "Stats",
     "describe",
     "generate",
     "install",
+    "reload",
+    "stats",
     "uninstall",
 ]
 
@@ -62,6 +74,11 @@ _LAZY = {  # loaded on first use: importing autogen_hook happens at interpreter 
     "__version__": "_version",
     "agenerate": "_api",
     "generate": "_api",
+    "load_ipython_extension": "_ipython",  # %load_ext autogen_hook
+    "reload": "_reload",
+    "PluginTarget": "_plugins",
+    "Stats": "_observe",
+    "stats": "_observe",
 }
 
 

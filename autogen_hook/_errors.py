@@ -11,6 +11,7 @@ code keeps working when a generated import fails::
     ├── StoreError                             the store could not be written
     ├── NotAcceptedError                       review is on and the module is not accepted
     ├── ExampleError                           an example of the user's cannot be evaluated
+    ├── PluginError                            a prompt plugin or validator failed
     ├── ValidationFailedError                  every attempt produced unusable code
     └── ProviderError                          the model could not be asked
         ├── MissingCredentialsError            a key or id is not set
@@ -61,6 +62,11 @@ class NotAcceptedError(AutogenHookError):
 class ExampleError(AutogenHookError):
     """An example the user gave cannot be evaluated (not Python, not one expression, a private
     name, nothing of the module in it): the user's error, so it is never sent to the model."""
+
+
+class PluginError(AutogenHookError):
+    """An installed prompt plugin or validator raised, or returned something unusable: its
+    failure, not the model's, so it is never retried; the message names the plugin."""
 
 
 class ValidationFailedError(AutogenHookError):

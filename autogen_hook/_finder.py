@@ -376,6 +376,7 @@ class HookFinder:
             return None
         path = stored_file(settings.store_dir, name) if identifiers(name) else ""  # in the store
         stored = bool(path) and os.path.exists(path)
+        STATE.store_loads += stored  # stats(): a store hit
         if not stored:  # only a name an import can ask for is generated (checked for keywords
             problem = unimportable(name)  # here: the warm path does not import keyword)
             if problem is not None:

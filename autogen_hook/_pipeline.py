@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from types import FrameType
 from typing import TypeVar
 
-from . import _audit, _progress, _runtime, providers
+from . import _audit, _observe, _progress, _runtime, providers
 from ._errors import (
     GenerationCycleError,
     NotGeneratedError,
@@ -104,6 +104,13 @@ async def ensure(
     (no lock file, no index) before the grants, the providers and their credentials are
     known to be usable: a run that fails on them leaves the project as it was.
     """
+    with _observe.generation(request.module, request.names) as report:
+        result = await _ensure(request, settings, chain)
+        report(result)
+        return result
+
+
+async def _ensure(request: Request, settings: Settings, chain: tuple[str, ...] | None) -> GenerationResult:
     started = time.perf_counter()
     store = Store(settings.store_dir)
     path = store.path(request.module)
@@ -246,7 +253,7 @@ class _Generation:
             try:
                 request = self._completion_request(conversation)
                 provider, completion = await self._timed(
-                    "provider", ask(self.chain, request, self.settings, self._on_provider)
+                    "provider", ask(self.chain, request, self.settings, self._on_provider), observed=False
                 )
             except ProviderError as exc:  # what the earlier attempts met is news too
                 for n, problem in enumerate(self.problems, 1):
@@ -265,7 +272,9 @@ class _Generation:
                         "before it ended; write a shorter module, or raise the max-tokens setting"
                     )
                 unchecked: list[Example] = []
-                source = await self._timed("validation", validate(completion.text, spec, unchecked))
+                source = await self._timed(
+                    "validation", validate(completion.text, spec, unchecked), attributes={"attempt": attempt}
+                )
                 source = _with_secrets(source, self.request.existing_source)
             except Problem as problem:
                 # redacted: it may quote what the candidate printed or raised in the check
@@ -275,6 +284,8 @@ class _Generation:
                 # a cut-off answer is not sent back: it would fill the context it ran out of
                 reply = None if completion.truncated else completion.text
                 conversation = retry_messages(messages, reply, self.problems[-1])
+                if attempt < self.settings.max_attempts:
+                    _observe.count("validation_retries")
                 continue
             self.timings["total"] = time.perf_counter() - started
             _warn_unchecked(self.request.module, unchecked)
@@ -306,6 +317,7 @@ class _Generation:
         return CompletionRequest(
             messages=conversation,
             module=self.request.module,
+            names=self.request.names,
             model=self.settings.model,
             max_tokens=self.settings.max_tokens,
             timeout=self.settings.timeout,
@@ -316,10 +328,16 @@ class _Generation:
     def _on_provider(self, name: str) -> providers.ProgressCallback | None:
         return self.job.using(name) if self.job is not None else None
 
-    async def _timed(self, stage: str, awaitable: Awaitable[T]) -> T:
+    async def _timed(
+        self, stage: str, awaitable: Awaitable[T], observed: bool = True, attributes: dict[str, int] | None = None
+    ) -> T:
+        """Await ``awaitable`` as ``stage`` (observed: logged, sampled and spanned, see _observe)."""
         begin = time.perf_counter()
         try:
-            return await awaitable
+            if not observed:
+                return await awaitable
+            with _observe.stage(stage, self.request.module, attributes):
+                return await awaitable
         finally:
             self.timings[stage] += time.perf_counter() - begin
 
@@ -352,7 +370,8 @@ class _Generation:
         }
         made = {"provider": provider, "model": completion.model}
         try:
-            path = await asyncio.to_thread(self.store.write, module, full, metadata, _replacing(self.request))
+            with _observe.stage("store", module):
+                path = await asyncio.to_thread(self.store.write, module, full, metadata, _replacing(self.request))
         except StoreError as exc:
             await self._audit("failed", "failed-store", attempt, [str(exc)], **made)
             raise

@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from ._plugins import PluginTarget, transform_messages
 from ._validate import Grants
 from ._validate._capabilities import CAPABILITIES
 from .context import Context
@@ -27,6 +28,7 @@ I/O or network access.
 leading underscore.
 - A capability policy checks the module, function bodies included. {granted} Without a \
 grant, do not use: {denied}."""
+REJECTED = "That module was rejected:"  # how a retry's last message begins
 REPLY_CAP = 24_000  # characters of the last reply a retry sends back (a reply can be megabytes)
 EXAMPLES_CAP = 6_000  # characters of examples listed (all of them are checked)
 
@@ -35,7 +37,7 @@ def build_messages(
     context: Context, namespace: str, grants: Grants, examples: Sequence[str] = ()
 ) -> tuple[Message, ...]:
     """The first messages of a generation: instructions, then the (redacted) request in context
-    and the (redacted) examples the module must pass."""
+    and the (redacted) examples the module must pass; then what the prompt plugins make of them."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     granted = sorted(grants.capabilities | grants.names)
     system = _SYSTEM.format(
@@ -46,7 +48,8 @@ def build_messages(
             f"{name} ({what})" for name, what in CAPABILITIES.items() if name not in grants.capabilities
         ),
     )
-    return (Message("system", system), Message("user", _request_text(context, examples)))
+    messages = (Message("system", system), Message("user", _request_text(context, examples)))
+    return transform_messages(messages, PluginTarget(context.request.module, context.request.names))
 
 
 def retry_messages(
@@ -64,7 +67,7 @@ def retry_messages(
         *answer,
         Message(
             "user",
-            f"That module was rejected:\n{problem}\n\n"
+            f"{REJECTED}\n{problem}\n\n"
             "Fix this and reply with the complete corrected module in one ```python block.",
         ),
     )

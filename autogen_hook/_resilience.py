@@ -26,7 +26,7 @@ import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 
-from . import providers
+from . import _observe, providers
 from ._errors import ProviderError, ProviderUnavailableError
 from ._settings import Settings
 from ._state import STATE
@@ -139,6 +139,8 @@ async def _with_retries(
     ends = clock().now() + budget
     for attempt in range(1, tries + 1):
         timeout = request.timeout if attempt == 1 else min(request.timeout, ends - clock().now())
+        if attempt > 1:
+            _observe.count("provider_retries")
         try:
             return await _complete(provider, replace(request, timeout=timeout), progress)
         except ProviderError as exc:
@@ -180,6 +182,16 @@ def _limiter(name: str, rate: float) -> SlidingWindow | None:
 
 
 async def _complete(
+    provider: providers.Provider, request: CompletionRequest, progress: ProgressCallback | None
+) -> Completion:
+    """One try of ``provider.complete``, observed: a GenAI span, a DEBUG line, the counters."""
+    with _observe.provider_call(provider.name, request) as answered:
+        completion = await _guarded(provider, request, progress)
+        answered(completion)
+        return completion
+
+
+async def _guarded(
     provider: providers.Provider, request: CompletionRequest, progress: ProgressCallback | None
 ) -> Completion:
     """``provider.complete``, with any exception it should not raise turned into a ProviderError

@@ -11,7 +11,8 @@ its resource and puts it here; this module says how every piece ends:
     STATE.reset()   close them and forget everything else too (tests start afresh)
     fork()          the child forgets the parent's resources without closing them
                     (their threads, sockets, locks and open indexes are the parent's)
-                    and keeps the rest: one ``os.register_at_fork`` for the package
+                    and its counters, and keeps the rest: one ``os.register_at_fork``
+                    for the package
 
 This is the pattern of beartype's claw state and pytest's hook instance: one object,
 one reset. Caches of pure functions stay ``functools.lru_cache``s, registered with
@@ -52,11 +53,18 @@ class State:
         self.roots: dict[str, str] = {}  # directory -> its project root
         self.tables: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}  # pyproject -> (stat, table)
         self.clock: Any = None  # the providers' Clock (_ratelimit); None: monotonic time
+        self.registered: dict[str, Any] = {}  # provider name -> factory, from providers.register()
         self.generating = _thread._local()  # per thread: the modules it is generating
         self.sandbox_warned = False  # the missing sandbox layers were reported
         self.audit_warned = False  # an audit line could not be written (said once)
         self.readable: Any = None  # _validate._readable's rules, with what they were made from
         self.real_modules: dict[str, ModuleType | None] = {}  # _validate._reach's vetted modules
+        self._counted()
+
+    def _counted(self) -> None:
+        """What this process did (stats()): a forked child starts its own count."""
+        self.store_loads = 0  # stored modules the finder served to imports
+        self.counters: Any = None  # _observe's counters
 
     def _no_resources(self) -> None:
         """Forget every resource without closing it."""
@@ -106,6 +114,7 @@ class State:
         self.lock = _thread.allocate_lock()  # the parent's may have been held by another thread
         self.terminal = _thread.allocate_lock()
         self._no_resources()
+        self._counted()
 
 
 STATE = State()

@@ -11,7 +11,6 @@ import sys
 from typing import TYPE_CHECKING
 
 from ._common import (
-    CommandFailed,
     command,
     module_name,
     names_of,
@@ -73,24 +72,12 @@ def _request_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _regenerate(args: argparse.Namespace) -> int:
-    from .. import _history, _runtime
-    from .._pipeline import ensure
-    from .._request import Request
-    from .._store import Store
-    from .._validate import public_names
-    from .._warm import request_for
-    from ..context._usage import scan
+    from .. import _history
+    from .._reload import regenerate
 
     settings = settings_of(args)
     module = module_name(args, settings)
-    names = names_of(args, module) or tuple(sorted(public_names(Store(settings.store_dir).read(module))))
-    if not names:
-        raise CommandFailed(f"{module} is not stored (or defines no public name): say which names it needs with --names")
-    why = args.hint or ON_PURPOSE
-    uses = scan(settings.project_root, settings.namespace, (settings.store_dir,)).by_module().get(module)
-    request = (request_for(settings, module, names, uses[0], why) if uses
-               else Request(module, names, settings.descriptions.get(module), regenerate=why))
-    result = _runtime.run(ensure(request, settings))
+    result = regenerate(module, names_of(args, module) or None, args.hint or ON_PURPOSE, settings=settings)
     _refresh_stubs(settings)
     kept = _history.versions(settings.store_dir, module)
     if args.json:

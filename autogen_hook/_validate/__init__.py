@@ -2,7 +2,8 @@
 
 extract code -> parse and compile -> requested (and kept) names -> the caller's calls fit
 (``_calls``) -> imports -> safety policy -> black -> import in a sandboxed process
-(``_smoke``, ``_sandbox``), where the examples then run (``_examples``, ``_trial``).
+(``_smoke``, ``_sandbox``), where the examples then run (``_examples``, ``_trial``) -> the
+project's validators (``_validators``: entry-point plugins).
 
 Any failure raises :class:`Problem` whose message is exact enough to send back
 to the model on the next attempt.
@@ -16,12 +17,14 @@ from dataclasses import dataclass
 
 import black  # here, not in the worker threads: concurrent first imports can half-load it
 
+from .._plugins import PluginTarget
 from ._calls import check_calls
 from ._examples import Behaviour, Example, judge, trials
 from ._extract import extract_code, held_no_code
 from ._policy import Grants, check_policy
 from ._smoke import smoke_import
 from ._static import Problem, check_imports, check_names, parse, top_level_names
+from ._validators import check_with_validators
 
 __all__ = ["Behaviour", "Grants", "Problem", "Spec", "defined_names", "public_names", "revalidate", "validate"]
 
@@ -72,6 +75,7 @@ async def validate(reply: str, spec: Spec, unchecked: list[Example] | None = Non
     missed = judge(examples, results, defined, spec.module, granted)
     if unchecked is not None:
         unchecked += missed
+    await check_with_validators(source, PluginTarget(spec.module, spec.names))
     return source
 
 

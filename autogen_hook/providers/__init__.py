@@ -37,6 +37,8 @@ __all__ = [
     "available",
     "check",
     "get",
+    "register",
+    "unregister",
 ]
 
 ENTRY_POINT_GROUP = "autogen_hook.providers"
@@ -49,14 +51,28 @@ _BUILTIN = {
 
 def available() -> list[str]:
     """Names of every provider that can be chosen."""
-    return sorted({*_BUILTIN, *(ep.name for ep in _entry_points())})
+    return sorted({*_BUILTIN, *STATE.registered, *(ep.name for ep in _entry_points())})
+
+
+def register(name: str, factory: Callable[[], Provider]) -> None:
+    """Make ``factory``'s provider selectable as ``name`` in this process, ahead of a built-in
+    or entry-point provider of that name (``autogen_hook.testing`` registers its scripted one)."""
+    unregister(name)
+    STATE.registered[name] = factory
+
+
+def unregister(name: str) -> None:
+    """Forget a provider :func:`register` added, and the instance made of it."""
+    STATE.registered.pop(name, None)
+    for key in [k for k in STATE.providers if k[0] == name]:
+        del STATE.providers[key]
 
 
 def check(chain: tuple[str, ...], where: str) -> None:
     """Raise SettingsError, naming ``where`` the chain was set, if it names an unknown provider."""
     for entry in chain:
         name = entry.partition(":")[0]
-        if name not in _BUILTIN and name not in (known := available()):  # scans entry points
+        if name not in _BUILTIN and name not in STATE.registered and name not in (known := available()):
             raise SettingsError(
                 f"{where}: unknown provider {name!r}; available: {', '.join(known)}. "
                 f"Third-party providers register under the {ENTRY_POINT_GROUP!r} entry-point group."
@@ -76,6 +92,9 @@ def get(name: str) -> Provider:
 
 
 def _factory(name: str) -> Callable[[], Provider]:
+    registered: Callable[[], Provider] | None = STATE.registered.get(name)
+    if registered is not None:
+        return registered
     target = _BUILTIN.get(name)
     if target is not None:
         module, _, attribute = target.partition(":")

@@ -31,6 +31,7 @@ class CompletionRequest:
     messages: tuple[Message, ...]
     module: str
     model: str | None = None
+    names: tuple[str, ...] = ()  # the names this generation asks for
     max_tokens: int = 4096
     timeout: float = 120.0
     overall_timeout: float = 900.0
