@@ -227,3 +227,20 @@ def test_the_review_setting_is_validated(project: Project) -> None:
     out = ok(project.run(REPORT))
     assert "SettingsError | review in [tool.autogen-hook]" in out
     assert "expected 'never', 'new' or 'always', got 'sometimes'" in out
+
+
+def test_a_regenerated_module_is_reviewed_before_it_runs_in_place(project: Project, llm: FakeLLM) -> None:
+    """reload() and --autogen-refresh run new model code in a live process: review still decides."""
+    reviewing(project, "new")
+    llm.openai.push(Code(F))
+    ok(project.run("try:\n    from autogen.t import f\nexcept ImportError:\n    pass\n"))
+    assert cli(project, "accept", "autogen.t", "--yes").returncode == 0
+    llm.openai.push(Code(F.replace("return 1", "return 11")))
+    out = ok(project.run(
+        "import autogen_hook\nfrom autogen.t import f\nimport autogen.t\nprint('before', autogen.t.f())\n"
+        "try:\n    autogen_hook.reload('autogen.t')\nexcept ImportError as exc:\n    print(type(exc).__name__, '|', exc)\n"
+        "print('after', autogen.t.f())\n"
+    ))
+    assert "before 1" in out and "NotAcceptedError | autogen.t does not run until it is accepted" in out
+    assert "after 1" in out  # the running module kept the accepted code
+    assert "return 11" in (project.store / "t.py").read_text()  # stored, waiting for review
