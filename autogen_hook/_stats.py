@@ -6,8 +6,11 @@ Two sources, neither complete alone:
   generation that stored something (copies a rollback restored are counted once), with its
   provider, model, attempts (each a provider call), the problems of the attempts that
   failed validation, tokens and seconds;
-* the audit log (``audit.jsonl``), where the project keeps one: it also sees what stored
-  nothing (store hits, generations that failed). Its events are counted as they are named.
+* the audit log (``audit.jsonl``, ``_audit``): it also sees what stored nothing (generations
+  that failed, by why) and review's decisions. Its events are counted as they are named.
+
+Store hits are in neither: an import of a stored module is a plain import and writes nothing
+(that is what keeps it as cheap as one); ``autogen_hook.stats()`` counts them in a process.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from ._settings import Settings
 AUDIT_FILE = "audit.jsonl"
 _REASONS = (  # how a problem begins -> what failed
     ("the safety policy refused", "capability policy"),
+    ("the module does not do what its examples say", "examples"),
+    ("the caller's calls do not fit", "the caller's calls"),
+    ("the project's validators refused", "the project's validators"),
     ("importing the module", "import check"),
     ("after importing", "import check"),
     ("these requested names", "requested names"),
@@ -34,7 +40,6 @@ _REASONS = (  # how a problem begins -> what failed
     ("black cannot", "formatting"),
     ("line ", "syntax or imports"),
 )
-_FAILED = ("fail", "error", "refus", "reject")
 
 
 def stats(settings: Settings) -> dict[str, Any]:
@@ -43,15 +48,12 @@ def stats(settings: Settings) -> dict[str, Any]:
     seconds = sorted(float(r["seconds"]) for r in records if isinstance(r.get("seconds"), (int, float)))
     failed: Counter[str] = Counter(reason(p) for r in records for p in r.get("problems") or ())
     audit = audit_records(settings.store_dir)
-    hits = sum(1 for r in audit if "hit" in str(r.get("event", "")).lower())
     for record in audit:
-        if _is_failure(record):
-            problems = record.get("problems") or [record.get("decision") or record.get("event")]
-            failed[f"{reason(str(problems[-1]))} (generation failed)"] += 1
+        if record.get("event") == "failed":
+            failed[f"{_failure(record)} (generation failed)"] += 1
     return {
         "generations": len(records),
         "provider_calls": sum(int(r.get("attempts") or 0) for r in records),
-        "store_hits": hits if audit else None,
         "failures": dict(failed.most_common()),
         "tokens": {
             "input": sum(int(r.get("input_tokens") or 0) for r in records),
@@ -63,6 +65,7 @@ def stats(settings: Settings) -> dict[str, Any]:
             "p95": round(_percentile(seconds, 0.95), 3) if seconds else None,
         },
         "models": dict(Counter(f"{r.get('provider')}:{r.get('model')}" for r in records).most_common()),
+        "review": _review(audit) if audit else None,
         "audit": {"records": len(audit), "events": dict(Counter(str(r.get("event")) for r in audit))}
         if audit else None,
     }
@@ -112,9 +115,22 @@ def reason(problem: str) -> str:
     return next((what for start, what in _REASONS if text.startswith(start)), "other")
 
 
-def _is_failure(record: dict[str, Any]) -> bool:
-    said = f"{record.get('event', '')} {record.get('decision', '')}".lower()
-    return any(word in said for word in _FAILED)
+def _failure(record: dict[str, Any]) -> str:
+    """Why a failed generation stored nothing: the providers, the store, or what its last
+    attempt's problem says."""
+    decision = record.get("decision")
+    if decision == "failed-provider":
+        return "provider"
+    if decision == "failed-store":
+        return "store"
+    problems = record.get("problems") or ["?"]
+    return reason(str(problems[-1]))
+
+
+def _review(audit: list[dict[str, Any]]) -> dict[str, int]:
+    """Review's decisions: modules accepted, and imports refused until they are."""
+    decisions = Counter(str(r.get("decision")) for r in audit)
+    return {"accepted": decisions["accepted"], "refused": decisions["refused-review"]}
 
 
 def _percentile(ordered: list[float], fraction: float) -> float:

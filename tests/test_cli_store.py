@@ -187,14 +187,19 @@ def test_stats_counts_generations_attempts_failures_tokens_and_latency(project: 
     assert figures["failures"] == {"capability policy": 1}  # type: ignore[index]
     assert figures["tokens"] == {"input": 210, "output": 105}  # type: ignore[index]
     assert figures["latency"] == {"count": 3, "mean": 2.0, "p95": 3.0}  # type: ignore[index]
-    assert figures["store_hits"] is None and figures["audit"] is None  # type: ignore[index]
-    (project.store / "audit.jsonl").write_text(
-        json.dumps({"event": "store_hit", "module": "autogen.a"}) + "\n"
-        + json.dumps({"event": "generation", "decision": "failed", "module": "autogen.c",
-                      "problems": ["importing the module raised an exception: ..."]}) + "\n{cut"
-    )
+    assert "store_hits" not in figures and figures["audit"] is None and figures["review"] is None  # type: ignore[operator, index]
+    lines = [  # what _audit writes: a failed generation, a failed provider, review's decisions
+        {"event": "rejected", "decision": "refused-check", "module": "autogen.c", "problems": ["importing the module raised ..."]},
+        {"event": "failed", "decision": "failed-validation", "module": "autogen.c",
+         "problems": ["importing the module raised an exception: ..."]},
+        {"event": "failed", "decision": "failed-provider", "module": "autogen.d", "problems": ["the request to openai ..."]},
+        {"event": "rejected", "decision": "refused-review", "module": "autogen.a", "problems": []},
+        {"event": "accepted", "decision": "accepted", "module": "autogen.a", "problems": []},
+    ]
+    (project.store / "audit.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines) + "{cut")
     figures = run_json(project, "stats")
-    assert figures["store_hits"] == 1  # type: ignore[index]
-    assert figures["failures"]["import check (generation failed)"] == 1  # type: ignore[index]
-    assert figures["audit"] == {"records": 2, "events": {"store_hit": 1, "generation": 1}}  # type: ignore[index]
+    assert figures["failures"] == {"capability policy": 1, "import check (generation failed)": 1,  # type: ignore[index]
+                                   "provider (generation failed)": 1}
+    assert figures["review"] == {"accepted": 1, "refused": 1}  # type: ignore[index]
+    assert figures["audit"] == {"records": 5, "events": {"rejected": 2, "failed": 2, "accepted": 1}}  # type: ignore[index]
     assert "generations" in ok(cli(project, "stats"))

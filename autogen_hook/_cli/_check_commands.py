@@ -123,14 +123,16 @@ def _stats(args: argparse.Namespace) -> int:
     latency, tokens = figures["latency"], figures["tokens"]
     rows = [
         ("generations", figures["generations"]),
-        ("store hits", "-" if figures["store_hits"] is None else figures["store_hits"]),
         ("provider calls", figures["provider_calls"]),
         ("tokens in / out", f"{tokens['input']} / {tokens['output']}"),
         ("latency mean / p95", "-" if latency["mean"] is None else f"{latency['mean']:.2f} s / {latency['p95']:.2f} s"),
     ]
     rows += [(f"failures: {why}", count) for why, count in figures["failures"].items()]
     rows += [(f"by {model}", count) for model, count in figures["models"].items()]
+    if figures["review"] is not None:
+        rows.append(("review: accepted / refused", f"{figures['review']['accepted']} / {figures['review']['refused']}"))
     print(table(("figure", "value"), rows, widest=70))
     if figures["audit"] is None:
-        print("(no audit log: store hits and generations that stored nothing are not counted)")
+        print("(no audit log: generations that stored nothing are not counted)")
+    print("(store hits are not recorded on disk: autogen_hook.stats() counts them in a process)")
     return 0
