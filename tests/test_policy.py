@@ -36,6 +36,8 @@ EVASIONS = [
     ("from os import system as s\ndef f():\n    s('id')\n", "process"),
     ("import os\ndef f():\n    return getattr(os, 'system')('id')\n", "process"),
     ("import os\ndef f(n):\n    return getattr(os, n)('id')\n", "dynamic"),
+    ("def f(x):\n    return '{0.__class__.__init__.__globals__}'.format(x)\n", "dynamic"),
+    ("T = '{x.f[0].__globals__}'\ndef f(x):\n    return T.format_map({'x': x})\n", "dynamic"),
     ("import logging\ndef f():\n    logging.os.system('id')\n", "process"),
     ("import posix\ndef f():\n    posix.system('id')\n", "process"),
     ("from os import *\ndef f():\n    system('id')\n", "dynamic"),
@@ -177,6 +179,7 @@ def test_code_that_acts_on_import_needs_import_time(code: str) -> None:
 
 # idioms the default policy must accept
 IDIOMS = [
+    "def f(p, d):\n    return '{0.name}: {1[total]:>8.2f} {{braces}}'.format(p, d) + '%(x)s {' % {'x': 1}\n",
     "import logging\nlogger = logging.getLogger(__name__)\nlogger.addHandler(logging.NullHandler())\n",
     "import re\nPATTERN = re.compile(r'\\w+')\ndef f(s):\n    compile = re.compile\n    return compile(s)\n",
     "def compile(x):\n    return x\ndef f():\n    return compile(1)\n",

@@ -7,8 +7,8 @@ the whole module, function bodies included, and every violation is reported at o
   not: ``_run = os.system``, ``functools.partial(os.system, c)``, ``lambda f=exec:
   f``. What cannot be followed is ``dynamic``: a computed ``getattr``, a module
   with capabilities passed around as a value, ``vars()``, ``globals()``, frames,
-  dunder attributes beyond a safe few, ``type(x)(...)``, strings that typing
-  evaluates.
+  dunder attributes beyond a safe few (in format strings' fields too),
+  ``type(x)(...)``, strings that typing evaluates.
 * **What runs on import?** (``_import_time.py``) Only calls that compute.
 
 The policy is a filter, not a wall: the import check's sandbox is the wall.
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
+import string
 from dataclasses import dataclass
 
 from . import _capabilities as caps
@@ -129,6 +131,8 @@ class _References:
                 self._string_code(node.annotation, node)  # get_type_hints evaluates "..."
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns:
                 self._string_code(node.returns, node)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "{" in node.value:
+                self._format_fields(node, node.value)
 
     def _import(self, node: ast.Import | ast.ImportFrom) -> None:
         if isinstance(node, ast.Import):
@@ -372,6 +376,17 @@ class _References:
             for n in ast.walk(expression)
         ):
             self.report(site, "dynamic", "a string typing evaluates", "write the type itself")
+
+    def _format_fields(self, node: ast.Constant, text: str) -> None:
+        """``"{0.__class__.__init__.__globals__}".format(x)`` reads attributes as ``getattr``
+        does, from a string: any string's fields count, wherever it is formatted."""
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(text) if f]
+        except ValueError:  # not a format string
+            return
+        for field in fields:
+            if any(_reaches_code(part) or part == "__dict__" for part in re.split(r"[.\[\]]", field)):
+                self.report(node, "dynamic", "a format field", "reaches frames, code or globals")
 
     def _in_annotation(self, node: ast.AST) -> bool:
         """Names in annotations are types, not uses (calls inside them are still checked)."""
