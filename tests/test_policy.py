@@ -37,6 +37,8 @@ EVASIONS = [
     ("import os\ndef f():\n    return getattr(os, 'system')('id')\n", "process"),
     ("import os\ndef f(n):\n    return getattr(os, n)('id')\n", "dynamic"),
     ("def f(x):\n    return '{0.__class__.__init__.__globals__}'.format(x)\n", "dynamic"),
+    ("import sys\ndef f():\n    sys.argv.clear()\n", "interpreter"),
+    ("import mimetypes\ndef f():\n    mimetypes.add_type('text/x-evil', '.py')\n", "interpreter"),
     ("T = '{x.f[0].__globals__}'\ndef f(x):\n    return T.format_map({'x': x})\n", "dynamic"),
     ("import logging\ndef f():\n    logging.os.system('id')\n", "process"),
     ("import posix\ndef f():\n    posix.system('id')\n", "process"),
@@ -143,6 +145,7 @@ def test_evasions_are_refused_naming_what_they_need(code: str, needs: str) -> No
 # code that acts on import although no statement at module level is a call; refused even
 # when the capability it uses is granted, because import-time is not
 ON_IMPORT = [
+    "import decimal\ndecimal.getcontext().prec = 2\n",  # every caller's money, rounded to 2 digits
     "import os\ndef _helper():\n    return os.listdir('.')\n_x = _helper()\n",
     "import os\ndef _deco(f):\n    os.listdir('.')\n    return f\n@_deco\ndef g():\n    pass\n",
     "import os\ndef g(x=os.listdir('.')):\n    return x\n",

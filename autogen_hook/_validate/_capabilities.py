@@ -83,7 +83,8 @@ MODULES: dict[str, str | _Table] = {
     ),
     "json.tool": "filesystem",
     "random": {"seed": EFFECT, "setstate": EFFECT, "*": PURE},
-    "decimal": {"setcontext": EFFECT, "*": PURE},
+    # the thread's context is shared: changing it (getcontext().prec = 2) changes every caller's
+    "decimal": {"setcontext": EFFECT, "getcontext": EFFECT, "*": PURE},
     "time": {"sleep": EFFECT, "tzset": "environment", "*": PURE},
     "string": {"Formatter": "dynamic", "*": PURE},
     "codecs": {
@@ -152,6 +153,7 @@ MODULES: dict[str, str | _Table] = {
     "mimetypes": {
         "read_mime_types": "filesystem",
         "init": "filesystem",
+        "add_type": "interpreter",  # the process's own table
         "MimeTypes.read*": "filesystem",
         "*": PURE,
     },
@@ -324,6 +326,8 @@ MODULES: dict[str, str | _Table] = {
             PURE,
         ),
         "exit": EFFECT,
+        # the lists themselves are the process's: reading them is pure, their methods change them
+        **dict.fromkeys("argv.* orig_argv.* warnoptions.*".split(), "interpreter"),
         "std*.write*": EFFECT,
         "*std*.buffer.raw": "filesystem",  # the FileIO under a stream: its class opens files
         "std*.reconfigure": "interpreter",
