@@ -76,25 +76,22 @@ class ValidationFailedError(AutogenHookError):
     do about those problems (see ``_hints``).
     """
 
-    def __init__(self, module: str, problems: Sequence[str]) -> None:
+    def __init__(self, module: str, problems: Sequence[str], described: bool = False) -> None:
         self.problems = list(problems)
         lines = [
             f"could not generate a valid {module}: all {len(self.problems)} attempts "
             "failed validation:"
         ]
         lines += [f"  attempt {n}: {p}" for n, p in enumerate(self.problems, 1)]
-        lines += _hints(self.problems)
+        lines += _hints(self.problems, _DESCRIBED if described else _DESCRIBE)
         super().__init__("\n".join(lines), module=module)
 
 
 _DESCRIBE = "describe the module (autogen_hook.describe or [tool.autogen-hook.descriptions])"
-_GENERIC = (
-    f"{_DESCRIBE[0].upper()}{_DESCRIBE[1:]}, use a stronger model, raise max-attempts, or "
-    "write the module yourself."
-)
+_DESCRIBED = "say more in the module's description (it has one; the model did not follow it)"
 
 
-def _hints(problems: Sequence[str]) -> list[str]:
+def _hints(problems: Sequence[str], describe: str) -> list[str]:
     """What to do, one line per kind of problem met, in the order first met.
 
     Problems are recognised by the wording of the checks that report them (the
@@ -102,13 +99,13 @@ def _hints(problems: Sequence[str]) -> list[str]:
     """
     hints: list[str] = []
     for problem in problems:
-        hint = _hint(problem, problems)
+        hint = _hint(problem, problems, describe)
         if hint not in hints:
             hints.append(hint)
     return hints
 
 
-def _hint(problem: str, problems: Sequence[str]) -> str:
+def _hint(problem: str, problems: Sequence[str], describe: str) -> str:
     if "cut off at max-tokens" in problem:
         return (
             "The answer was cut off: raise max-tokens (AUTOGEN_HOOK_MAX_TOKENS), or ask for a "
@@ -116,7 +113,7 @@ def _hint(problem: str, problems: Sequence[str]) -> str:
         )
     if "held no code" in problem:
         return (
-            f"The model answered without code: {_DESCRIBE} so it knows what to write, or use a "
+            f"The model answered without code: {describe} so it knows what to write, or use a "
             "model that writes code."
         )
     if problem.startswith("the safety policy refused"):
@@ -124,26 +121,29 @@ def _hint(problem: str, problems: Sequence[str]) -> str:
         return (
             f"If the module truly needs what it was refused, grant it: allow = [{needed}] under "
             "[tool.autogen-hook] (every module), or a [tool.autogen-hook.grants] entry for this "
-            f"module; else {_DESCRIBE} to say what to do without."
+            f"module; else {describe} to say what to do without."
         )
     if "which is not installed here" in problem:
         missing = problem.partition("imports '")[2].partition("'")[0].split(".")[0] or "it"
         return (
             f"The model wants {missing}, which is not installed: install the package that "
-            f"provides it, or {_DESCRIBE} to say it must do without."
+            f"provides it, or {describe} to say it must do without."
         )
     if "what its examples say" in problem or "do not fit the module's signatures" in problem:
         return (
             "The module did not do what the examples or the calls in your code say (each failure "
-            f"above shows what was expected): check that they are right, {_DESCRIBE} more "
+            f"above shows what was expected): check that they are right, {describe} more "
             "precisely, use a stronger model, or write the module yourself."
         )
     if "names are not defined" in problem or "must keep every name" in problem:
         return (
-            f"The model did not write the names asked for: {_DESCRIBE}, saying what each "
+            f"The model did not write the names asked for: {describe}, saying what each "
             "name is."
         )
-    return _GENERIC
+    return (
+        f"{describe[0].upper()}{describe[1:]}, use a stronger model, raise max-attempts, or "
+        "write the module yourself."
+    )
 
 
 def _grants_asked(problems: Sequence[str]) -> list[str]:

@@ -291,7 +291,8 @@ class _Generation:
             _warn_unchecked(self.request.module, unchecked)
             return await self._store(source, provider, completion, messages, attempt, behaviour.record(unchecked))
         await self._audit("failed", "failed-validation", self.settings.max_attempts, self.problems)
-        raise ValidationFailedError(self.request.module, self.problems)
+        described = bool(self.request.description)
+        raise ValidationFailedError(self.request.module, self.problems, described=described)
 
     async def _audit(self, event: str, decision: str, attempts: int, problems: list[str],
                      **fields: object) -> None:

@@ -121,3 +121,13 @@ def test_an_unknown_variable_far_from_any_setting_lists_them(project: Project) -
     out = import_failure(project, "from autogen.t import f", AUTOGEN_HOOK_COLOUR="blue")
     assert "unknown setting 'AUTOGEN_HOOK_COLOUR'; known settings: AUTOGEN_HOOK_PROVIDER," in out
     assert "AUTOGEN_HOOK_MAX_TOKENS" in out
+
+
+def test_the_advice_for_a_described_module_is_to_say_more_not_to_describe_it() -> None:
+    from autogen_hook import ValidationFailedError
+
+    problems = ["the reply held no code ('...')", "these requested names are not defined at module level: f"]
+    plain, described = ValidationFailedError("autogen.x", problems), ValidationFailedError("autogen.x", problems, True)
+    assert "describe the module (autogen_hook.describe" in str(plain)
+    assert "autogen_hook.describe" not in str(described)
+    assert "say more in the module's description (it has one" in str(described)
