@@ -15,8 +15,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from types import FrameType, ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _runtime
 from ._errors import StoreError
@@ -29,6 +30,9 @@ from ._settings import Settings, project_root_of, resolve
 from ._state import STATE
 from ._store import Store
 from ._validate import public_names
+
+if TYPE_CHECKING:
+    from ._validate._examples import Example
 
 
 def reload(module: str | ModuleType, *, names: Sequence[str] | None = None, hint: str | None = None) -> ModuleType:
@@ -53,10 +57,12 @@ def regenerate(
     frame: FrameType | None = None,
     *,
     settings: Settings | None = None,
+    examples: Sequence[Example] = (),
 ) -> GenerationResult:
     """Write ``module`` anew through the whole pipeline: every public name it defines, or
     ``names`` (which also generate a module not stored yet); ``hint`` says what to change. The caller is ``frame``'s code (as for an import),
-    else the first file of the project that imports the module."""
+    else the first file of the project that imports the module. ``examples`` must pass too,
+    besides the module's own (a named test's asserts)."""
     settings = settings or settings_for(module)
     existing = Store(settings.store_dir).read(module)
     wanted = tuple(names) if names else tuple(sorted(public_names(existing)))
@@ -69,7 +75,7 @@ def regenerate(
         request = Request(module, wanted, settings.descriptions.get(module), caller_site(frame), regenerate=why)
     else:
         request = _as_imported(settings, module, wanted, why)
-    return _runtime.run(ensure(request, settings))
+    return _runtime.run(ensure(replace(request, examples=tuple(examples)), settings))
 
 
 def _as_imported(settings: Settings, module: str, names: tuple[str, ...], why: str) -> Request:

@@ -11,6 +11,10 @@ import dis
 import linecache
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._validate._examples import Example
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class Request:
     extra_context: str | None = None  # given by generate(context=...)
     existing_source: str | None = field(default=None, compare=False)
     regenerate: str | None = None  # why the stored module is written again (None: only what is missing)
+    examples: tuple[Example, ...] = ()  # this generation's own, besides gather()'s (named tests' asserts)
 
 
 def names_from_statement(frame: FrameType, module: str) -> tuple[str, ...]:
