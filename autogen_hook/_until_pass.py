@@ -176,7 +176,7 @@ class UntilPass:
         remove the module (kept in the history too)."""
         store = Store(self.settings.store_dir)
         written = self._written()
-        if self._stored and not written or not self._stored and store.read(self.module) is None:
+        if (self._stored and not written) or (not self._stored and store.read(self.module) is None):
             return  # nothing was written since
 
         async def locked() -> None:

@@ -95,7 +95,7 @@ def test_tests_that_never_pass_restore_the_old_version_and_keep_the_candidates(t
     failed = cli(texts, "regenerate", "autogen.text", "--until-pass", "tests/test_text.py",
                  env={"AUTOGEN_HOOK_MAX_ATTEMPTS": "1"})
     assert failed.returncode == 1
-    assert "still fail after 1 round(s); version 4, stored before, is restored" in failed.stderr
+    assert "autogen.text: the tests tests/test_text.py still fail after 1 round(s); version 4, stored before, is restored" in failed.stderr
     assert "What failed in the last round:" in failed.stderr and "'a-b c' == 'a-b-c'" in failed.stderr
 
 
@@ -110,6 +110,10 @@ def test_a_test_that_does_not_exist_is_a_usage_error_and_nothing_is_asked(texts:
     assert empty.returncode == 2 and "collected no test" in empty.stderr
     assert (texts.store / "text.py").read_text().endswith(OLD)  # the one round is undone
     assert len(llm.chat_requests()) == 1  # the ids above never reached the model
+    for command in (["regenerate", "autogen.text", "--until-pass", "tests/test_text.py"], ["warm", "--tests", "tests"]):
+        reviewed = cli(texts, *command, env={"AUTOGEN_HOOK_REVIEW": "new"})  # candidates would run unaccepted
+        assert reviewed.returncode == 1 and "the review setting is 'new'" in reviewed.stderr
+    assert len(llm.chat_requests()) == 1
 
 
 def test_a_tests_extractable_asserts_are_examples_of_the_first_prompt_and_checked_in_the_sandbox(
@@ -117,7 +121,8 @@ def test_a_tests_extractable_asserts_are_examples_of_the_first_prompt_and_checke
 ) -> None:
     project.write("tests/test_text.py", SIMPLE)
     llm.openai.push(Code(OLD), Code(RIGHT))  # OLD fails the example: a validation retry, no pytest round
-    result = cli(project, "regenerate", "autogen.text", "--names", "slugify", "--until-pass", "tests/test_text.py::test_simple")
+    # not stored yet, and no --names: the names the test uses are generated
+    result = cli(project, "regenerate", "autogen.text", "--until-pass", "tests/test_text.py::test_simple")
     assert result.returncode == 0, result.stderr
     assert "the tests pass (1 round(s))" in result.stdout
     first, second = llm.chat_requests()
@@ -167,3 +172,18 @@ def test_warm_tests_generates_what_the_tests_use_until_they_pass(project: Projec
     assert re.search(r"autogen.text\s+passes\s+0", again.stdout)
     assert "2 module(s) pass their tests, 0 fail" in again.stdout
     assert cli(project, "warm", "app", "--tests", "tests").returncode == 2
+
+
+def test_warm_tests_removes_a_module_whose_tests_never_pass_and_keeps_the_others(project: Project, llm: FakeLLM) -> None:
+    project.write("tests/test_text.py", LOOPED)
+    project.write("tests/test_maths.py", "from autogen.maths import double\n\n\ndef test_double():\n    assert double(2) == 4\n")
+    llm.openai.responder = lambda request: (
+        _scripted(request) if "`autogen.maths`" in prompt_of(request) else Code(FIRST_SPACE))
+    result = cli(project, "warm", "--tests", "tests/test_text.py", "tests/test_maths.py",
+                 env={"AUTOGEN_HOOK_MAX_ATTEMPTS": "2"})
+    assert result.returncode == 1
+    assert re.search(r"autogen.maths\s+passes\s+1", result.stdout) and re.search(r"autogen.text\s+fails\s+2", result.stdout)
+    assert "failed: autogen.text: the tests tests/test_text.py still fail after 2 round(s); the module, not stored " \
+           "before, is removed again" in result.stdout
+    assert not (project.store / "text.py").exists() and (project.store / "maths.py").exists()
+    assert len(history(project, "autogen.text")) == 2  # both candidates

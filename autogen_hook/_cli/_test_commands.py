@@ -21,7 +21,7 @@ def regenerate_until_pass(args: argparse.Namespace) -> int:
     from .._until_pass import NoTestsError, UntilPass
     from ._generate_commands import ON_PURPOSE, _refresh_stubs
 
-    settings = settings_of(args)
+    settings = _unreviewed(settings_of(args))
     module = module_name(args, settings)
     tests = tuple(dict.fromkeys(args.until_pass))
     names = names_of(args, module) or _names(settings, module, tests)
@@ -41,7 +41,7 @@ def regenerate_until_pass(args: argparse.Namespace) -> int:
                     "restored": outcome.restored, "failures": outcome.report})
         return 0 if outcome.passed else 1
     if not outcome.passed:
-        raise CommandFailed(_failed(outcome))
+        raise CommandFailed(f"{module}: {_failed(outcome)}")
     path = outcome.result.path if outcome.result else ""
     print(f"regenerated {module}: the tests pass ({outcome.rounds} round(s)): {os.path.relpath(path)}")
     if outcome.original is not None:
@@ -60,7 +60,7 @@ def warm_tests(args: argparse.Namespace) -> int:
 
     if args.paths or args.stale:
         usage_error(args, "--tests: PATHS and --stale are for warming the codebase; warm it first, then its tests")
-    settings = settings_of(args)
+    settings = _unreviewed(settings_of(args))
     for path in args.tests:
         if not os.path.exists(path):
             usage_error(args, f"--tests: {path} does not exist")
@@ -141,6 +141,16 @@ def _print_summary(rows: list[dict[str, object]], counts: dict[str, int]) -> Non
     print(f"warm --tests: {counts['passed']} module(s) pass their tests, {counts['failed']} fail")
 
 
+def _unreviewed(settings: Settings) -> Settings:
+    """The settings, unless review is on: every candidate would run in the tests before anyone
+    accepted it (and, with no terminal there, it could not run at all)."""
+    if settings.review != "never":
+        raise CommandFailed(f"the review setting is {settings.review!r}: running the tests would run each "
+                            "candidate before anyone accepted it. Nothing was asked; to do it anyway, run "
+                            "with AUTOGEN_HOOK_REVIEW=never and accept the module afterwards")
+    return settings
+
+
 def _names(settings: Settings, module: str, tests: tuple[str, ...]) -> tuple[str, ...]:
     """What the module must define: every public name it defines now, and those the tests use."""
     from .._store import Store
@@ -182,5 +192,5 @@ def _failed(outcome: Outcome) -> str:
         back = f"the module, not stored before, is removed again (kept in the history: autogen-hook history {module})"
     else:
         back = "the module is left as it was"
-    return (f"{module}: the tests {' '.join(outcome.tests)} still fail after {outcome.rounds} round(s); {back}. "
+    return (f"the tests {' '.join(outcome.tests)} still fail after {outcome.rounds} round(s); {back}. "
             f"What failed in the last round:\n{outcome.report}")
