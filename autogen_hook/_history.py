@@ -19,12 +19,9 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._atomic import make_dirs, write_atomic
-
-if TYPE_CHECKING:
-    from ._store import Store
 
 DIRECTORY = ".history"
 _IGNORE_ALL = "# Written by autogen-hook: the version history is local to this checkout.\n*\n"
@@ -95,15 +92,6 @@ def keep(
     write_atomic(path, source, durable=True)
     write_atomic(os.path.join(where, f"{number}.json"), json.dumps(record, indent=1, sort_keys=True) + "\n")
     return Version(number, path, record)
-
-
-def restore(store: Store, module: str, version: Version) -> str:
-    """Store ``version`` again with the record it had (``rollback``, and ``--until-pass`` when
-    the tests never passed); the version it replaces joins the history, so nothing is lost.
-    The caller holds the module's lock."""
-    record = {"source_sha256": None, **(version.metadata or {}), "restored_from": version.number,
-              "restored_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    return store.write(module, version.source(), record, f"rolled back to version {version.number}")
 
 
 def _record(path: str) -> dict[str, Any]:

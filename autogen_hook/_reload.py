@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from types import FrameType, ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import _runtime
 from ._errors import StoreError
@@ -30,9 +30,6 @@ from ._settings import Settings, project_root_of, resolve
 from ._state import STATE
 from ._store import Store
 from ._validate import public_names
-
-if TYPE_CHECKING:
-    from ._validate._examples import Example
 
 
 def reload(module: str | ModuleType, *, names: Sequence[str] | None = None, hint: str | None = None) -> ModuleType:
@@ -57,12 +54,12 @@ def regenerate(
     frame: FrameType | None = None,
     *,
     settings: Settings | None = None,
-    examples: Sequence[Example] = (),
+    examples: Sequence[tuple[str, str]] = (),
 ) -> GenerationResult:
     """Write ``module`` anew through the whole pipeline: every public name it defines, or
     ``names`` (which also generate a module not stored yet); ``hint`` says what to change. The caller is ``frame``'s code (as for an import),
-    else the first file of the project that imports the module. ``examples`` must pass too,
-    besides the module's own (a named test's asserts)."""
+    else the first file of the project that imports the module. ``examples`` ((text, origin):
+    a named test's asserts) must pass too, besides the module's own."""
     settings = settings or settings_for(module)
     existing = Store(settings.store_dir).read(module)
     wanted = tuple(names) if names else tuple(sorted(public_names(existing)))

@@ -11,10 +11,6 @@ import dis
 import linecache
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ._validate._examples import Example
 
 
 @dataclass(frozen=True)
@@ -39,7 +35,9 @@ class Request:
     extra_context: str | None = None  # given by generate(context=...)
     existing_source: str | None = field(default=None, compare=False)
     regenerate: str | None = None  # why the stored module is written again (None: only what is missing)
-    examples: tuple[Example, ...] = ()  # this generation's own, besides gather()'s (named tests' asserts)
+    # this generation's own examples besides gather()'s, as (text, origin): asserts of the user's
+    # code, such as named tests' (plain text: _validate imports this module)
+    examples: tuple[tuple[str, str], ...] = ()
 
 
 def names_from_statement(frame: FrameType, module: str) -> tuple[str, ...]:

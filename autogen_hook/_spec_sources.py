@@ -39,8 +39,9 @@ def gather(request: Request, settings: Settings, store: Store, kept: set[str]) -
     """The examples and calls a generation must satisfy; ExampleError (before any model is
     asked) for an example that could never be evaluated."""
     module = request.module
-    examples = [*module_examples(module, settings, request.description), *_recorded(store, module, kept),
-                *request.examples]
+    examples = [*module_examples(module, settings, request.description), *_recorded(store, module, kept)]
+    for text, origin in request.examples:  # asserts of the user's code, as the caller's are
+        examples += [replace(e, from_caller=True) for e in parse_example(text, origin, module)]
     calls: list[Call] = []
     caller = request.caller
     if caller is not None and caller.source and not secret_source(caller.filename, caller.source):

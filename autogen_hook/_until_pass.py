@@ -28,7 +28,6 @@ from ._result import GenerationResult
 from ._settings import Settings
 from ._spec_sources import examples_from_test
 from ._store import Store
-from ._validate._examples import Example
 from .context._redact import redact
 
 REPORT_CAP = 6_000  # characters of pytest's report a regeneration's reason carries
@@ -63,14 +62,18 @@ class Outcome:
     restored: bool  # the tests never passed, so what was stored before is back (or nothing is)
 
 
-def test_examples(settings: Settings, tests: Sequence[str], module: str, names: Sequence[str]) -> list[Example]:
+def test_examples(
+    settings: Settings, tests: Sequence[str], module: str, names: Sequence[str]
+) -> tuple[tuple[str, str], ...]:
     """The asserts on ``names`` in ``tests`` (node ids relative to the project root; a
-    parametrized id's function); ExampleError for a test that does not exist."""
-    found: list[Example] = []
+    parametrized id's function), as ``Request.examples``; ExampleError for a test that does
+    not exist."""
+    found: list[tuple[str, str]] = []
     for test in tests:
         path, sep, rest = test.partition("::")
-        found += examples_from_test(path + sep + re.sub(r"\[.*\]$", "", rest), module, names, settings.project_root)
-    return found
+        asserts = examples_from_test(path + sep + re.sub(r"\[.*\]$", "", rest), module, names, settings.project_root)
+        found += [(e.text, e.origin) for e in asserts]
+    return tuple(dict.fromkeys(found))
 
 
 def run_tests(settings: Settings, tests: Sequence[str]) -> Run:
@@ -119,7 +122,7 @@ class UntilPass:
     module: str
     names: tuple[str, ...]
     tests: tuple[str, ...]
-    examples: tuple[Example, ...]
+    examples: tuple[tuple[str, str], ...]  # the tests' asserts: (text, origin)
     hint: str | None = None
     rounds: int = 0
     result: GenerationResult | None = None
@@ -182,7 +185,7 @@ class UntilPass:
         async def locked() -> None:
             async with store.lock(self.module):
                 if self._stored:
-                    await asyncio.to_thread(_history.restore, store, self.module, written[0])
+                    await asyncio.to_thread(store.restore, self.module, written[0])
                 else:
                     await asyncio.to_thread(store.remove, self.module, "its tests never passed (--until-pass)")
 

@@ -82,7 +82,7 @@ def _regenerate(args: argparse.Namespace) -> int:
     if args.until_pass:
         from ._test_commands import regenerate_until_pass
 
-        return regenerate_until_pass(args)
+        return regenerate_until_pass(args, args.hint or ON_PURPOSE, _refresh_stubs)
     from .. import _history
     from .._reload import regenerate
 
@@ -107,7 +107,7 @@ def _warm(args: argparse.Namespace) -> int:
     if args.tests:
         from ._test_commands import warm_tests
 
-        return warm_tests(args)
+        return warm_tests(args, _refresh_stubs)
     from .. import _runtime
     from .._inventory import stored_modules
     from .._progress import wanted

@@ -236,7 +236,7 @@ def _rollback(args: argparse.Namespace) -> int:
     module = module_name(args, settings)
     store = Store(settings.store_dir)
     version = _version(args, settings.store_dir, module, args.version)
-    path = under_lock(store, module, lambda: history.restore(store, module, version))
+    path = under_lock(store, module, lambda: store.restore(module, version))
     kept = history.versions(settings.store_dir, module)[-1].number
     if args.json:
         print_json({"module": module, "restored": version.number, "path": path, "replaced_version": kept})

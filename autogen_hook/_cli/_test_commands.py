@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ._common import CommandFailed, module_name, names_of, print_json, settings_of, table, usage_error
@@ -12,14 +13,13 @@ from ._common import CommandFailed, module_name, names_of, print_json, settings_
 if TYPE_CHECKING:
     from .._settings import Settings
     from .._until_pass import Outcome, UntilPass
-    from .._validate._examples import Example
     from ..context._usage import Use
 
 
-def regenerate_until_pass(args: argparse.Namespace) -> int:
-    """Regenerate MODULE, the named tests' asserts as examples, until the tests pass."""
+def regenerate_until_pass(args: argparse.Namespace, why: str, refresh_stubs: Callable[[Settings], None]) -> int:
+    """Regenerate MODULE for the reason ``why``, the named tests' asserts as examples, until the
+    tests pass; then ``refresh_stubs`` (regenerate's own)."""
     from .._until_pass import NoTestsError, UntilPass
-    from ._generate_commands import ON_PURPOSE, _refresh_stubs
 
     settings = _unreviewed(settings_of(args))
     module = module_name(args, settings)
@@ -28,10 +28,10 @@ def regenerate_until_pass(args: argparse.Namespace) -> int:
     examples = _examples(args, settings, tests, module, names)
     rounds = UntilPass(settings, module, names, tests, examples, args.hint)
     try:
-        outcome = rounds.until_pass(args.hint or ON_PURPOSE)
+        outcome = rounds.until_pass(why)
     except NoTestsError as exc:
         usage_error(args, f"--until-pass: {exc}")
-    _refresh_stubs(settings)
+    refresh_stubs(settings)
     if args.json:
         result = outcome.result
         print_json({"module": module, "path": result.path if result else None, "names": list(names),
@@ -50,13 +50,13 @@ def regenerate_until_pass(args: argparse.Namespace) -> int:
     return 0
 
 
-def warm_tests(args: argparse.Namespace) -> int:
+def warm_tests(args: argparse.Namespace, refresh_stubs: Callable[[Settings], None]) -> int:
     """For each module the tests under PATHs use: generate what is missing (their asserts as
-    examples), then run its tests, regenerating until they pass or restoring."""
+    examples), then run its tests, regenerating until they pass or restoring; then
+    ``refresh_stubs`` (warm's own)."""
     from .. import _runtime
     from .._until_pass import UntilPass
     from ..context._usage import scan
-    from ._generate_commands import _refresh_stubs
 
     if args.paths or args.stale:
         usage_error(args, "--tests: PATHS and --stale are for warming the codebase; warm it first, then its tests")
@@ -77,7 +77,7 @@ def warm_tests(args: argparse.Namespace) -> int:
     generated = _runtime.run(_generate_missing(settings, plans, uses))
     rows = [_warmed(plan, generated[module]) for module, plan in plans.items()]
     if any(row["rounds"] for row in rows):
-        _refresh_stubs(settings)
+        refresh_stubs(settings)
     counts = {"passed": sum(bool(r["passed"]) for r in rows), "failed": sum(not r["passed"] for r in rows)}
     if args.json:
         print_json({"modules": rows, "counts": counts})
@@ -165,13 +165,13 @@ def _names(settings: Settings, module: str, tests: tuple[str, ...]) -> tuple[str
 
 def _examples(
     args: argparse.Namespace, settings: Settings, tests: tuple[str, ...], module: str, names: tuple[str, ...]
-) -> tuple[Example, ...]:
-    """The tests' asserts on ``names``; a test that does not exist is a usage error."""
+) -> tuple[tuple[str, str], ...]:
+    """The tests' asserts on ``names``, (text, origin); a test that does not exist is a usage error."""
     from .._errors import ExampleError
     from .._until_pass import test_examples
 
     try:
-        return tuple(test_examples(settings, tests, module, names))
+        return test_examples(settings, tests, module, names)
     except ExampleError as exc:
         usage_error(args, f"{'--until-pass' if getattr(args, 'until_pass', None) else '--tests'}: {exc}")
 
