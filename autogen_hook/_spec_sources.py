@@ -36,12 +36,11 @@ MAX_TRIALS = 20  # of them made in the sandbox (literal arguments only)
 
 
 def gather(request: Request, settings: Settings, store: Store, kept: set[str]) -> Behaviour:
-    """The examples and calls a generation must satisfy; ExampleError (before any model is
-    asked) for an example that could never be evaluated."""
+    """The examples and calls a generation must satisfy (the request's own first: the asserts of
+    named tests); ExampleError (before any model is asked) for an example that could never be
+    evaluated."""
     module = request.module
-    examples = [*module_examples(module, settings, request.description), *_recorded(store, module, kept)]
-    for text, origin in request.examples:  # asserts of the user's code, as the caller's are
-        examples += [replace(e, from_caller=True) for e in parse_example(text, origin, module)]
+    examples = [*_given(request), *module_examples(module, settings, request.description), *_recorded(store, module, kept)]
     calls: list[Call] = []
     caller = request.caller
     if caller is not None and caller.source and not secret_source(caller.filename, caller.source):
@@ -73,6 +72,12 @@ def _configured(module: str, settings: Settings) -> list[Example]:
         )
         examples += parse_example(text, origin, module)
     return examples
+
+
+def _given(request: Request) -> list[Example]:
+    """The request's own examples."""
+    found = (Example.from_json(value) for value in request.examples)
+    return [e for e in found if e is not None]
 
 
 def _recorded(store: Store, module: str, kept: set[str]) -> list[Example]:

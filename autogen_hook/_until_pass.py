@@ -28,10 +28,11 @@ from ._result import GenerationResult
 from ._settings import Settings
 from ._spec_sources import examples_from_test
 from ._store import Store
+from ._validate._examples import Example
 from .context._redact import redact
 
 REPORT_CAP = 6_000  # characters of pytest's report a regeneration's reason carries
-NO_TESTS = 5  # pytest's exit status when it collected nothing
+_NO_TESTS = 5  # pytest's exit status when it collected nothing
 _PASSED, _FAILED, _ERRORS = 0, 1, 2  # pytest: all passed; some failed; interrupted (a collection error)
 _KEPT_LINE = re.compile(r"^(_{3,} .+ _{3,}|>.*|E\s.*|\S+:\d+: \w.*|\d+ (failed|passed|error).*)$")
 
@@ -64,15 +65,13 @@ class Outcome:
 
 def test_examples(
     settings: Settings, tests: Sequence[str], module: str, names: Sequence[str]
-) -> tuple[tuple[str, str], ...]:
+) -> tuple[Example, ...]:
     """The asserts on ``names`` in ``tests`` (node ids relative to the project root; a
-    parametrized id's function), as ``Request.examples``; ExampleError for a test that does
-    not exist."""
-    found: list[tuple[str, str]] = []
+    parametrized id's function); ExampleError for a test that does not exist."""
+    found: list[Example] = []
     for test in tests:
         path, sep, rest = test.partition("::")
-        asserts = examples_from_test(path + sep + re.sub(r"\[.*\]$", "", rest), module, names, settings.project_root)
-        found += [(e.text, e.origin) for e in asserts]
+        found += examples_from_test(path + sep + re.sub(r"\[.*\]$", "", rest), module, names, settings.project_root)
     return tuple(dict.fromkeys(found))
 
 
@@ -91,7 +90,7 @@ def run_tests(settings: Settings, tests: Sequence[str]) -> Run:
     output = done.stdout + done.stderr
     if done.returncode == _PASSED:
         return Run(True, "")
-    if done.returncode == NO_TESTS:
+    if done.returncode == _NO_TESTS:
         raise NoTestsError(f"pytest collected no test from {' '.join(tests)}: name test functions "
                            "(path::test_name) or files that hold some")
     if done.returncode not in (_FAILED, _ERRORS):  # pytest's own usage or internal error
@@ -122,7 +121,7 @@ class UntilPass:
     module: str
     names: tuple[str, ...]
     tests: tuple[str, ...]
-    examples: tuple[tuple[str, str], ...]  # the tests' asserts: (text, origin)
+    examples: tuple[Example, ...]  # the tests' asserts
     hint: str | None = None
     rounds: int = 0
     result: GenerationResult | None = None
@@ -137,7 +136,8 @@ class UntilPass:
     def generated(self, result: GenerationResult) -> None:
         """A round made elsewhere (``warm --tests`` generates what is missing at once)."""
         self.result = result
-        self.rounds += 1 if not result.from_store else 0
+        if not result.from_store:
+            self.rounds += 1
 
     def regenerate(self, why: str) -> None:
         """One round: the module regenerated through the pipeline, the tests' asserts included."""

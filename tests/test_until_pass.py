@@ -153,6 +153,7 @@ def test_warm_tests_generates_what_the_tests_use_until_they_pass(project: Projec
         def test_double():
             assert m.double(2) == 4
         """)
+    project.write("tests/test_more_maths.py", "from autogen.maths import double\n\n\ndef test_more():\n    assert double(5) == 10\n")
     project.write("tests/helpers.py", "from autogen.other import thing\n")  # not a test file: not warmed
     llm.openai.responder = _scripted
     result = cli(project, "warm", "--tests", "tests", "--json")
@@ -164,7 +165,10 @@ def test_warm_tests_generates_what_the_tests_use_until_they_pass(project: Projec
     assert modules["autogen.text"]["rounds"] == 2 and modules["autogen.text"]["tests"] == ["tests/test_text.py"]
     assert report["counts"] == {"passed": 2, "failed": 0}
     maths = next(prompt_of(r) for r in llm.chat_requests() if "`autogen.maths`" in prompt_of(r))
-    assert "double(2) == 4" in maths.partition(SECTION)[2]  # its test's assert is an example
+    examples = maths.partition(SECTION)[2]
+    assert "m.double(2) == 4" not in examples  # the asserts of every file that uses it, as examples
+    assert "double(2) == 4" in examples and "double(5) == 10" in examples
+    assert modules["autogen.maths"]["tests"] == ["tests/test_maths.py", "tests/test_more_maths.py"]
     assert len(llm.chat_requests()) == 3
     assert offline_pytest(project, "tests").returncode == 0
     again = cli(project, "warm", "--tests", "tests")  # both pass as stored: nothing is asked

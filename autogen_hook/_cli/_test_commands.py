@@ -13,6 +13,7 @@ from ._common import CommandFailed, module_name, names_of, print_json, settings_
 if TYPE_CHECKING:
     from .._settings import Settings
     from .._until_pass import Outcome, UntilPass
+    from .._validate._examples import Example
     from ..context._usage import Use
 
 
@@ -113,7 +114,8 @@ async def _generate_missing(
     from .._warm import failure, request_for
 
     async def one(module: str, plan: UntilPass) -> str | None:
-        request = replace(request_for(settings, module, plan.names, uses[module][0]), examples=plan.examples)
+        asked = request_for(settings, module, plan.names, uses[module][0])
+        request = replace(asked, examples=tuple(e.as_json() for e in plan.examples))
         try:
             plan.generated(await ensure(request, settings))
         except Exception as exc:  # noqa: BLE001 - reported with the others
@@ -165,8 +167,8 @@ def _names(settings: Settings, module: str, tests: tuple[str, ...]) -> tuple[str
 
 def _examples(
     args: argparse.Namespace, settings: Settings, tests: tuple[str, ...], module: str, names: tuple[str, ...]
-) -> tuple[tuple[str, str], ...]:
-    """The tests' asserts on ``names``, (text, origin); a test that does not exist is a usage error."""
+) -> tuple[Example, ...]:
+    """The tests' asserts on ``names``; a test that does not exist is a usage error."""
     from .._errors import ExampleError
     from .._until_pass import test_examples
 
@@ -188,9 +190,7 @@ def _failed(outcome: Outcome) -> str:
     if outcome.original is not None:
         back = (f"version {outcome.original}, stored before, is restored; the candidates are kept in the "
                 f"history (autogen-hook history {module})")
-    elif outcome.rounds:
-        back = f"the module, not stored before, is removed again (kept in the history: autogen-hook history {module})"
     else:
-        back = "the module is left as it was"
+        back = f"the module, not stored before, is removed again (kept in the history: autogen-hook history {module})"
     return (f"the tests {' '.join(outcome.tests)} still fail after {outcome.rounds} round(s); {back}. "
             f"What failed in the last round:\n{outcome.report}")
