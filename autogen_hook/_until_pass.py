@@ -161,7 +161,8 @@ class UntilPass:
             raise
         if not ran.passed:
             self._put_back()
-        original = self._written()[0].number if self._stored and self._written() else None
+        written = self._written() if self._stored else []
+        original = written[0].number if written else None
         return Outcome(self.module, self.tests, ran.passed, self.rounds, self.result, ran.report, original,
                        not ran.passed)
 

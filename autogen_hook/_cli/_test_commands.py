@@ -97,9 +97,17 @@ def _warmed(plan: UntilPass, failed: str | None) -> dict[str, object]:
         except Exception as exc:  # noqa: BLE001 - one module's failure is reported; the others go on
             failed = failure(exc)
         else:
-            return _row(plan.names, outcome, "" if outcome.passed else _failed(outcome))
-    return {"module": plan.module, "tests": list(plan.tests), "names": list(plan.names), "passed": False,
-            "rounds": plan.rounds, "replaced_version": None, "restored": plan.rounds > 0, "detail": failed}
+            return _row(plan, "" if outcome.passed else _failed(outcome), outcome)
+    return _row(plan, failed)
+
+
+def _row(plan: UntilPass, detail: str, outcome: Outcome | None = None) -> dict[str, object]:
+    """What ``--json`` says of one module (no outcome: a generation failed, and what it had
+    written is put back)."""
+    return {"module": plan.module, "tests": list(plan.tests), "names": list(plan.names),
+            "passed": bool(outcome and outcome.passed), "rounds": plan.rounds,
+            "replaced_version": outcome.original if outcome else None,
+            "restored": outcome.restored if outcome else plan.rounds > 0, "detail": detail}
 
 
 async def _generate_missing(
@@ -124,12 +132,6 @@ async def _generate_missing(
 
     found = await asyncio.gather(*(one(m, p) for m, p in plans.items()))
     return dict(zip(plans, found))
-
-
-def _row(names: tuple[str, ...], outcome: Outcome, detail: str) -> dict[str, object]:
-    return {"module": outcome.module, "tests": list(outcome.tests), "names": list(names), "passed": outcome.passed,
-            "rounds": outcome.rounds, "replaced_version": outcome.original, "restored": outcome.restored,
-            "detail": detail}
 
 
 def _print_summary(rows: list[dict[str, object]], counts: dict[str, int]) -> None:
