@@ -191,3 +191,52 @@ def test_warm_tests_removes_a_module_whose_tests_never_pass_and_keeps_the_others
            "before, is removed again" in result.stdout
     assert not (project.store / "text.py").exists() and (project.store / "maths.py").exists()
     assert len(history(project, "autogen.text")) == 2  # both candidates
+
+
+PYTEST_OUTPUT = """\
+F.                                                                       [100%]
+=================================== FAILURES ===================================
+_________________________________ test_login _________________________________
+
+    def test_login():
+        config = load()
+>       assert connect(config) == "ok"
+E       AssertionError: assert 'refused: password: hunter2-Xy7' == 'ok'
+
+tests/test_login.py:9: AssertionError
+----------------------------- Captured stdout call -----------------------------
+noise the report leaves out
+=========================== short test summary info ============================
+FAILED tests/test_login.py::test_login - AssertionError: assert 'refused: ...
+1 failed, 1 passed in 0.03s
+"""
+
+
+def test_the_failure_report_keeps_what_says_why_redacted_and_capped() -> None:
+    from autogen_hook._until_pass import REPORT_CAP, failure_report
+
+    report = failure_report(PYTEST_OUTPUT)
+    assert report.splitlines()[0].startswith("___") and "test_login" in report.splitlines()[0]
+    assert '>       assert connect(config) == "ok"' in report and "tests/test_login.py:9: AssertionError" in report
+    assert "FAILED tests/test_login.py::test_login" in report and "1 failed, 1 passed" in report
+    assert "config = load()" not in report and "noise" not in report  # the test's other lines, its output
+    assert "hunter2-Xy7" not in report  # prose redaction: a secret word, then a value
+    long = failure_report(PYTEST_OUTPUT.replace("E       Assert", "E       " + "x" * 9000 + "\nE       Assert"))
+    assert len(long) < REPORT_CAP + 100 and long.endswith("more characters cut]")
+
+
+def test_a_parametrized_id_names_its_function_and_a_file_all_its_asserts(project: Project) -> None:
+    from autogen_hook._settings import resolve
+    from autogen_hook._until_pass import test_examples
+
+    project.write("tests/test_text.py", SIMPLE + """
+
+    @pytest.mark.parametrize("n", [1, 2])
+    def test_more(n):
+        assert slugify("X") == "x"
+    """)
+    settings = resolve(str(project.root), {})
+    found = test_examples(settings, ["tests/test_text.py::test_more[1]"], "autogen.text", ["slugify"])
+    assert [e.text for e in found] == ["slugify('X') == 'x'"]
+    whole = test_examples(settings, ["tests/test_text.py", "tests/test_text.py::test_simple"], "autogen.text", ["slugify"])
+    assert [e.text for e in whole] == ["slugify('A B') == 'a-b'", "slugify('X') == 'x'"]  # once each
