@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from types import FrameType, ModuleType
 from typing import Any
 
@@ -29,6 +30,7 @@ from ._settings import Settings, project_root_of, resolve
 from ._state import STATE
 from ._store import Store
 from ._validate import public_names
+from ._validate._examples import Example
 
 
 def reload(module: str | ModuleType, *, names: Sequence[str] | None = None, hint: str | None = None) -> ModuleType:
@@ -53,10 +55,12 @@ def regenerate(
     frame: FrameType | None = None,
     *,
     settings: Settings | None = None,
+    examples: Sequence[Example] = (),
 ) -> GenerationResult:
     """Write ``module`` anew through the whole pipeline: every public name it defines, or
     ``names`` (which also generate a module not stored yet); ``hint`` says what to change. The caller is ``frame``'s code (as for an import),
-    else the first file of the project that imports the module."""
+    else the first file of the project that imports the module. ``examples`` (a named test's
+    asserts) must pass too, besides the module's own."""
     settings = settings or settings_for(module)
     existing = Store(settings.store_dir).read(module)
     wanted = tuple(names) if names else tuple(sorted(public_names(existing)))
@@ -69,7 +73,7 @@ def regenerate(
         request = Request(module, wanted, settings.descriptions.get(module), caller_site(frame), regenerate=why)
     else:
         request = _as_imported(settings, module, wanted, why)
-    return _runtime.run(ensure(request, settings))
+    return _runtime.run(ensure(replace(request, examples=tuple(e.as_json() for e in examples)), settings))
 
 
 def _as_imported(settings: Settings, module: str, names: tuple[str, ...], why: str) -> Request:

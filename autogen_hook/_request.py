@@ -11,6 +11,7 @@ import dis
 import linecache
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class Request:
     extra_context: str | None = None  # given by generate(context=...)
     existing_source: str | None = field(default=None, compare=False)
     regenerate: str | None = None  # why the stored module is written again (None: only what is missing)
+    # this request's own examples (the asserts of named tests), as the metadata records them
+    # (Example.as_json: the validation's types would make an import loop here)
+    examples: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
 
 def names_from_statement(frame: FrameType, module: str) -> tuple[str, ...]:

@@ -7,8 +7,9 @@ and the caller's file: its ``assert`` statements on the requested names (at modu
 in a function, as long as they use nothing but those names, builtins and standard-library
 modules) and every call of the requested names; never a caller the context engine would not
 read either (a secret file's name, configuration with secret keys). A pytest test's asserts
-(:func:`examples_from_test`, ``path::name``) are the building block for commands that will
-name tests. Cold path only: nothing here runs when a stored module is imported.
+(:func:`examples_from_test`, ``path::name``) are the examples of the commands that name tests
+(``regenerate --until-pass``, ``warm --tests``: ``_until_pass``), carried by
+``Request.examples``. Cold path only: nothing here runs when a stored module is imported.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ MAX_TRIALS = 20  # of them made in the sandbox (literal arguments only)
 
 
 def gather(request: Request, settings: Settings, store: Store, kept: set[str]) -> Behaviour:
-    """The examples and calls a generation must satisfy; ExampleError (before any model is
-    asked) for an example that could never be evaluated."""
+    """The examples and calls a generation must satisfy (the request's own first: the asserts of
+    named tests); ExampleError (before any model is asked) for an example that could never be
+    evaluated."""
     module = request.module
-    examples = [*module_examples(module, settings, request.description), *_recorded(store, module, kept)]
+    examples = [*_given(request), *module_examples(module, settings, request.description), *_recorded(store, module, kept)]
     calls: list[Call] = []
     caller = request.caller
     if caller is not None and caller.source and not secret_source(caller.filename, caller.source):
@@ -70,6 +72,12 @@ def _configured(module: str, settings: Settings) -> list[Example]:
         )
         examples += parse_example(text, origin, module)
     return examples
+
+
+def _given(request: Request) -> list[Example]:
+    """The request's own examples."""
+    found = (Example.from_json(value) for value in request.examples)
+    return [e for e in found if e is not None]
 
 
 def _recorded(store: Store, module: str, kept: set[str]) -> list[Example]:
@@ -113,13 +121,13 @@ def caller_spec(
     return _asserts(tree, bindings, shown, module), calls, trials
 
 
-def examples_from_test(test: str, module: str, names: Sequence[str]) -> list[Example]:
-    """The asserts on ``names`` in a pytest test, ``path::name`` or ``path::Class::name``
-    (for the commands that will generate until named tests pass); ExampleError if there is
-    no such test."""
+def examples_from_test(test: str, module: str, names: Sequence[str], root: str = "") -> list[Example]:
+    """The asserts on ``names`` in a pytest test, ``path::name`` or ``path::Class::name`` (a
+    bare path: every test of the file), the path relative to ``root`` (for ``--until-pass``
+    and ``warm --tests``); ExampleError if there is no such test."""
     path, _, qualified = test.partition("::")
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(os.path.join(root, path), encoding="utf-8") as f:
             tree = ast.parse(f.read(), path)
     except (OSError, SyntaxError, ValueError) as exc:
         raise ExampleError(f"cannot read the test {test!r}: {exc}", module=module) from None

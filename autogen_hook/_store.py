@@ -32,6 +32,7 @@ import os
 import shutil
 import sys
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 from . import _history
@@ -181,6 +182,14 @@ class Store:
             raise self._write_error(module, exc) from None
         _drop_bytecode(path)
         return path
+
+    def restore(self, module: str, version: _history.Version) -> str:
+        """Store ``version`` again with the record it had (``rollback``, and ``--until-pass``
+        when the tests never passed); the version it replaces joins the history, so nothing is
+        lost. The caller holds the module's lock."""
+        record = {"source_sha256": None, **(version.metadata or {}), "restored_from": version.number,
+                  "restored_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        return self.write(module, version.source(), record, f"rolled back to version {version.number}")
 
     def modules(self, namespace: str) -> list[str]:
         """Every module stored here, by name, sorted (private and hidden names aside, as

@@ -38,6 +38,10 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     regenerate.add_argument("--names", help="the names it must define, comma-separated "
                             "(default: every public name it defines now)")
     regenerate.add_argument("--hint", help='what to change, e.g. "keep whole words"')
+    regenerate.add_argument("--until-pass", nargs="+", metavar="TEST",
+                            help="pytest tests (path::name, or a file: all its tests) that must pass: their "
+                            "asserts are examples, and regeneration goes on until they pass (at most "
+                            "max-attempts rounds), else the version stored before is restored")
     warm = command(commands, "warm", _warm, "generate every module the codebase uses that the store lacks",
                    "Scan PATHS (default: the whole project) for every import from the namespace and "
                    "every use of a namespace module's attributes, and generate what the store lacks, "
@@ -45,6 +49,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
                    "one request. Ends with a summary; exit status 1 if any module failed.")
     warm.add_argument("paths", nargs="*", metavar="PATHS", help="files or directories to scan")
     warm.add_argument("--stale", action="store_true", help="also regenerate the used modules that are stale")
+    warm.add_argument("--tests", nargs="+", metavar="PATH",
+                      help="warm from the pytest files under PATH instead: generate what they use, their "
+                      "asserts as examples, then regenerate each module until its tests pass (or restore it)")
     prompt = command(commands, "prompt", _prompt, "print every message an import would send, without sending it",
                      "Print the messages that importing NAMES from MODULE would send (the system message "
                      "included): the caller's uses, the project's code and, for an extension, the stored "
@@ -72,6 +79,10 @@ def _request_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _regenerate(args: argparse.Namespace) -> int:
+    if args.until_pass:
+        from ._test_commands import regenerate_until_pass
+
+        return regenerate_until_pass(args, args.hint or ON_PURPOSE, _refresh_stubs)
     from .. import _history
     from .._reload import regenerate
 
@@ -93,6 +104,10 @@ def _regenerate(args: argparse.Namespace) -> int:
 
 
 def _warm(args: argparse.Namespace) -> int:
+    if args.tests:
+        from ._test_commands import warm_tests
+
+        return warm_tests(args, _refresh_stubs)
     from .. import _runtime
     from .._inventory import stored_modules
     from .._progress import wanted

@@ -229,8 +229,6 @@ def _version(args: argparse.Namespace, store_dir: str, module: str, which: str |
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
-
     from .. import _history as history
     from .._store import Store
 
@@ -238,10 +236,7 @@ def _rollback(args: argparse.Namespace) -> int:
     module = module_name(args, settings)
     store = Store(settings.store_dir)
     version = _version(args, settings.store_dir, module, args.version)
-    record = {"source_sha256": None, **(version.metadata or {}), "restored_from": version.number,
-              "restored_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    path = under_lock(store, module, lambda: store.write(
-        module, version.source(), record, f"rolled back to version {version.number}"))
+    path = under_lock(store, module, lambda: store.restore(module, version))
     kept = history.versions(settings.store_dir, module)[-1].number
     if args.json:
         print_json({"module": module, "restored": version.number, "path": path, "replaced_version": kept})
