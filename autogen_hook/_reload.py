@@ -15,8 +15,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from types import FrameType, ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _runtime
 from ._errors import StoreError
@@ -30,19 +31,27 @@ from ._state import STATE
 from ._store import Store
 from ._validate import public_names
 
+if TYPE_CHECKING:
+    from ._repair import Failure
+
 
 def reload(module: str | ModuleType, *, names: Sequence[str] | None = None, hint: str | None = None) -> ModuleType:
     """Regenerate ``module`` (all its public names, or ``names``; ``hint`` says what to change)
     and run the new source in the module object already imported, as importlib.reload does;
-    import it if it was not. Returns the module."""
+    import it if it was not. Returns the module. A fix a repair stored in this process, not
+    running yet, is what runs instead, with nothing asked (unless ``names`` or ``hint`` ask)."""
     name = module if isinstance(module, str) else module.__name__
-    result = regenerate(name, names, hint, caller_frame())
+    if name in STATE.fixed and not names and not hint:
+        path = Store(settings_for(name).store_dir).path(name)
+    else:
+        path = regenerate(name, names, hint, caller_frame()).path
+    STATE.fixed.discard(name)
     loaded = sys.modules.get(name)
     if loaded is None:
         import importlib
 
         return importlib.import_module(name)
-    _exec_stored(loaded, result.path, settings_for(name))
+    _exec_stored(loaded, path, settings_for(name))
     return loaded
 
 
@@ -53,10 +62,13 @@ def regenerate(
     frame: FrameType | None = None,
     *,
     settings: Settings | None = None,
+    failure: Failure | None = None,
 ) -> GenerationResult:
     """Write ``module`` anew through the whole pipeline: every public name it defines, or
-    ``names`` (which also generate a module not stored yet); ``hint`` says what to change. The caller is ``frame``'s code (as for an import),
-    else the first file of the project that imports the module."""
+    ``names`` (which also generate a module not stored yet); ``hint`` says what to change. The
+    caller is ``frame``'s code (as for an import), else the first file of the project that
+    imports the module. A repair's ``failure`` is the reason, and its failing call one more
+    example the new version must pass."""
     settings = settings or settings_for(module)
     existing = Store(settings.store_dir).read(module)
     wanted = tuple(names) if names else tuple(sorted(public_names(existing)))
@@ -65,10 +77,16 @@ def regenerate(
         raise StoreError(f"{module} {said}, so there is nothing to regenerate: import it, or say "
                          "which names it needs (names=, or --names)", module=module)
     why = hint.strip() if hint and hint.strip() else "asked for on purpose, without a reason"
-    if frame is not None:
-        request = Request(module, wanted, settings.descriptions.get(module), caller_site(frame), regenerate=why)
+    if failure is not None:
+        why = failure.reason(hint)
+    site = caller_site(frame)
+    if site is not None:
+        site = replace(site, imports=failure is None)  # a repair's caller uses the module: it imports nothing
+        request = Request(module, wanted, settings.descriptions.get(module), site, regenerate=why)
     else:
         request = _as_imported(settings, module, wanted, why)
+    if failure is not None:
+        request = replace(request, repair=failure.summary, examples=failure.examples)
     return _runtime.run(ensure(request, settings))
 
 
@@ -173,7 +191,7 @@ class _RefreshingLoader(StoredLoader):
     """The stored module's loader, regenerating it (once in the session) before running it."""
 
     def __init__(self, stored: StoredLoader, refresher: _Refresher) -> None:
-        super().__init__(stored.name, stored.path, stored.review, stored.store)  # review applies to the new source
+        super().__init__(stored.name, stored.path, stored.review, stored.store, stored.repair)  # review applies to the new source
         self.refresher = refresher
 
     def exec_module(self, module: ModuleType) -> None:

@@ -12,6 +12,10 @@ import linecache
 from dataclasses import dataclass, field
 from types import FrameType
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._validate._examples import Example
+
 
 @dataclass(frozen=True)
 class CallerSite:
@@ -35,6 +39,8 @@ class Request:
     extra_context: str | None = None  # given by generate(context=...)
     existing_source: str | None = field(default=None, compare=False)
     regenerate: str | None = None  # why the stored module is written again (None: only what is missing)
+    repair: str | None = None  # a repair: what failed, in one line (the history's reason)
+    examples: tuple[Example, ...] = field(default=(), compare=False)  # this request's own (a repair's failing call)
 
 
 def names_from_statement(frame: FrameType, module: str) -> tuple[str, ...]:

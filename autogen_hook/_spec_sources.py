@@ -35,10 +35,11 @@ MAX_TRIALS = 20  # of them made in the sandbox (literal arguments only)
 
 
 def gather(request: Request, settings: Settings, store: Store, kept: set[str]) -> Behaviour:
-    """The examples and calls a generation must satisfy; ExampleError (before any model is
-    asked) for an example that could never be evaluated."""
+    """The examples and calls a generation must satisfy (the request's own first: a repair's
+    failing call); ExampleError (before any model is asked) for an example that could never be
+    evaluated."""
     module = request.module
-    examples = [*module_examples(module, settings, request.description), *_recorded(store, module, kept)]
+    examples = [*request.examples, *module_examples(module, settings, request.description), *_recorded(store, module, kept)]
     calls: list[Call] = []
     caller = request.caller
     if caller is not None and caller.source and not secret_source(caller.filename, caller.source):
