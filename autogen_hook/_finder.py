@@ -74,11 +74,13 @@ class StoredLoader(_external.SourceFileLoader):
     functions are watched once it has run (``_repair.py``: nothing of it is imported otherwise).
     """
 
-    def __init__(self, fullname: str, path: str, review: str = "never", store: str = "", repair: bool = False) -> None:
+    def __init__(
+        self, fullname: str, path: str, review: str = "never", store: str = "", repair: "_settings.Settings | None" = None
+    ) -> None:
         super().__init__(fullname, path)
         self.review = review
         self.store = store
-        self.repair = repair
+        self.repair = repair  # the settings a repair uses; None: repair is off
         self._source: bytes | None = None  # the bytes get_code validated or compiled
 
     def get_data(self, path: str) -> bytes:
@@ -142,10 +144,10 @@ class StoredLoader(_external.SourceFileLoader):
                 if _refused(exc, module.__name__):  # the message says it all
                     raise exc.with_traceback(None) from None
                 raise  # the module's own code failed: its lines are news
-            if self.repair:
+            if self.repair is not None:
                 from ._repair import watch
 
-                watch(module)
+                watch(module, self.repair)
         if "__getattr__" not in module.__dict__:
             name = module.__name__
             module.__getattr__ = _getattr_hook(  # type: ignore[method-assign]
@@ -402,10 +404,10 @@ class HookFinder:
 _UNSTORED = "autogen-hook: nothing stored yet, names are generated on use"
 
 
-def _repairs(settings: _settings.Settings) -> bool:
-    """Whether a stored module's functions are watched: ``repair`` is on, and a provider may be
-    asked (offline, a repair could only fail)."""
-    return settings.repair and not settings.offline
+def _repairs(settings: _settings.Settings) -> "_settings.Settings | None":
+    """The settings a stored module's repairs use, if its functions are watched: ``repair`` is
+    on, and a provider may be asked (offline, a repair could only fail)."""
+    return settings if settings.repair and not settings.offline else None
 
 
 def _serves(top: str, project: str) -> bool:

@@ -1,9 +1,6 @@
 """Regenerating stored modules from a running process: ``reload()``, the ``%autogen regenerate``
-magic and the pytest plugin's ``--autogen-refresh``.
-
-:func:`regenerate` is the one place that asks for a regeneration (``autogen-hook regenerate``
-calls it too): a ``Request`` whose ``regenerate`` says why, through the whole pipeline, under
-the module's lock; the version it replaces is kept in the store's history.
+magic and the pytest plugin's ``--autogen-refresh``, all through ``_regenerate.regenerate``
+with the settings of the project the module was imported for (:func:`settings_for`).
 """
 
 from __future__ import annotations
@@ -15,24 +12,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
-from types import FrameType, ModuleType
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import Any
 
-from . import _runtime
-from ._errors import StoreError
 from ._finder import FINDER, StoredLoader, _exec_stored, _project_of, _RootLoader
 from ._names import caller_dir, caller_frame
-from ._pipeline import ensure
-from ._request import Request, caller_site
-from ._result import GenerationResult
+from ._regenerate import regenerate
 from ._settings import Settings, project_root_of, resolve
 from ._state import STATE
 from ._store import Store
-from ._validate import public_names
-
-if TYPE_CHECKING:
-    from ._repair import Failure
 
 
 def reload(module: str | ModuleType, *, names: Sequence[str] | None = None, hint: str | None = None) -> ModuleType:
@@ -41,65 +29,19 @@ def reload(module: str | ModuleType, *, names: Sequence[str] | None = None, hint
     import it if it was not. Returns the module. A fix a repair stored in this process, not
     running yet, is what runs instead, with nothing asked (unless ``names`` or ``hint`` ask)."""
     name = module if isinstance(module, str) else module.__name__
+    settings = settings_for(name)
     if name in STATE.fixed and not names and not hint:
-        path = Store(settings_for(name).store_dir).path(name)
+        path = Store(settings.store_dir).path(name)
     else:
-        path = regenerate(name, names, hint, caller_frame()).path
+        path = regenerate(name, names, hint, caller_frame(), settings=settings).path
     STATE.fixed.discard(name)
     loaded = sys.modules.get(name)
     if loaded is None:
         import importlib
 
         return importlib.import_module(name)
-    _exec_stored(loaded, path, settings_for(name))
+    _exec_stored(loaded, path, settings)
     return loaded
-
-
-def regenerate(
-    module: str,
-    names: Sequence[str] | None = None,
-    hint: str | None = None,
-    frame: FrameType | None = None,
-    *,
-    settings: Settings | None = None,
-    failure: Failure | None = None,
-) -> GenerationResult:
-    """Write ``module`` anew through the whole pipeline: every public name it defines, or
-    ``names`` (which also generate a module not stored yet); ``hint`` says what to change. The
-    caller is ``frame``'s code (as for an import), else the first file of the project that
-    imports the module. A repair's ``failure`` is the reason, and its failing call one more
-    example the new version must pass."""
-    settings = settings or settings_for(module)
-    existing = Store(settings.store_dir).read(module)
-    wanted = tuple(names) if names else tuple(sorted(public_names(existing)))
-    if not wanted:
-        said = "defines no public name" if existing is not None else f"is not stored in {settings.store_dir}"
-        raise StoreError(f"{module} {said}, so there is nothing to regenerate: import it, or say "
-                         "which names it needs (names=, or --names)", module=module)
-    why = hint.strip() if hint and hint.strip() else "asked for on purpose, without a reason"
-    if failure is not None:
-        why = failure.reason(hint)
-    site = caller_site(frame)
-    if site is not None:
-        site = replace(site, imports=failure is None)  # a repair's caller uses the module: it imports nothing
-        request = Request(module, wanted, settings.descriptions.get(module), site, regenerate=why)
-    else:
-        request = _as_imported(settings, module, wanted, why)
-    if failure is not None:
-        request = replace(request, repair=failure.summary, examples=failure.examples)
-    return _runtime.run(ensure(request, settings))
-
-
-def _as_imported(settings: Settings, module: str, names: tuple[str, ...], why: str) -> Request:
-    """The regeneration an import of the project's would ask for, its file the caller (none
-    when nothing in the project imports the module)."""
-    from ._warm import request_for
-    from .context._usage import scan
-
-    uses = scan(settings.project_root, settings.namespace, (settings.store_dir,)).by_module().get(module)
-    if uses:
-        return request_for(settings, module, names, uses[0], why)
-    return Request(module, names, settings.descriptions.get(module), regenerate=why)
 
 
 def settings_for(module: str) -> Settings:
@@ -123,7 +65,7 @@ def refresh_on_import(session: str) -> Callable[[], None]:
     for name, module in list(sys.modules.items()):
         if getattr(module, "__file__", None) and refresher.ours(name):
             refresher.refresh(name, lambda: _exec_stored(
-                module, regenerate(name, frame=caller_frame()).path, settings_for(name)))
+                module, regenerate(name, frame=caller_frame(), settings=settings_for(name)).path, settings_for(name)))
 
     def end() -> None:
         if refresher in sys.meta_path:
@@ -196,7 +138,7 @@ class _RefreshingLoader(StoredLoader):
 
     def exec_module(self, module: ModuleType) -> None:
         frame = caller_frame()
-        self.refresher.refresh(self.name, lambda: regenerate(self.name, frame=frame))
+        self.refresher.refresh(self.name, lambda: regenerate(self.name, frame=frame, settings=settings_for(self.name)))
         super().exec_module(module)
 
 

@@ -7,7 +7,7 @@ process (not StopIteration, and not one the module raises itself with a ``raise`
 that is its answer to the input, such as ValueError for a negative count) asks for a fixed
 version at once, before the exception goes on unchanged: the traceback, the call with the
 arguments' reprs (redacted, capped) and the module's source go into a regeneration
-(``_reload.regenerate``, the one regeneration there is). The fix must pass every example and
+(``_regenerate.regenerate``, the one regeneration there is). The fix must pass every example and
 the failing call: the caller's ``assert f(x) == 0`` being run gives ``f(0) == 0``; without an
 assert, a call with literal arguments must not raise that exception again. The fix is stored
 (the old version kept in the history) and used from the next import or
@@ -59,7 +59,7 @@ class Failure:
         return self.report + (f"\n\nWhat to change besides: {hint.strip()}" if hint and hint.strip() else "")
 
 
-def watch(module: ModuleType) -> None:
+def watch(module: ModuleType, settings: Settings) -> None:
     """Wrap each public function ``module`` defines itself (not those it imports), so that an
     exception escaping it asks for a repair. The module's file runs anew (a reload): its
     tracebacks show the file again."""
@@ -74,10 +74,10 @@ def watch(module: ModuleType) -> None:
             and not getattr(value, _WATCHED, False)
             and not value.__code__.co_flags & _GENERATORS
         ):
-            setattr(module, name, _watched(value, name, module.__name__))
+            setattr(module, name, _watched(value, name, module.__name__, settings))
 
 
-def _watched(function: FunctionType, name: str, module: str) -> Callable[..., Any]:
+def _watched(function: FunctionType, name: str, module: str, settings: Settings) -> Callable[..., Any]:
     """``function`` as callers see it (``functools.wraps``: name, signature, source), re-raising
     whatever it raises unchanged once the repair has been asked for."""
     wrapper: Callable[..., Any]
@@ -88,7 +88,7 @@ def _watched(function: FunctionType, name: str, module: str) -> Callable[..., An
             try:
                 return await function(*args, **kwargs)
             except Exception as exc:
-                _escaped(function, name, module, exc, args, kwargs)
+                _escaped(function, name, module, settings, exc, args, kwargs)
                 raise
 
         wrapper = awaited
@@ -99,7 +99,7 @@ def _watched(function: FunctionType, name: str, module: str) -> Callable[..., An
             try:
                 return function(*args, **kwargs)
             except Exception as exc:
-                _escaped(function, name, module, exc, args, kwargs)
+                _escaped(function, name, module, settings, exc, args, kwargs)
                 raise
 
         wrapper = called
@@ -108,7 +108,13 @@ def _watched(function: FunctionType, name: str, module: str) -> Callable[..., An
 
 
 def _escaped(
-    function: FunctionType, name: str, module: str, exc: Exception, args: Sequence[Any], kwargs: Mapping[str, Any]
+    function: FunctionType,
+    name: str,
+    module: str,
+    settings: Settings,
+    exc: Exception,
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
 ) -> None:
     """Repair ``module`` for ``exc`` (the first such exception in this process) and say so on
     stderr; whatever the repair meets, the caller re-raises ``exc`` (Ctrl-C aside)."""
@@ -116,9 +122,6 @@ def _escaped(
         return
     summary = f"{module}.{name} raised {type(exc).__name__}"
     try:
-        from ._reload import settings_for
-
-        settings = settings_for(module)
         frame = _caller(sys._getframe(2), module)
         failure = _failure(function, name, module, exc, args, kwargs, frame, settings)
         summary = failure.summary
@@ -137,16 +140,16 @@ def repair(
     failure: Failure,
     frame: FrameType | None = None,
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     hint: str | None = None,
 ) -> tuple[GenerationResult, int | None]:
     """Ask for and store the fix of ``failure`` (``frame``: the failing call's caller); return
     the result and the history's number of the version it replaced."""
     from . import _history
-    from ._reload import regenerate, settings_for
+    from ._regenerate import regenerate
 
-    settings = settings or settings_for(module)
-    result = regenerate(module, hint=hint, frame=frame, settings=settings, failure=failure)
+    result = regenerate(module, hint=failure.reason(hint), frame=frame, settings=settings, repair=failure.summary,
+                        examples=failure.examples)
     STATE.fixed.add(module)  # reload() runs it without asking again
     kept = _history.versions(settings.store_dir, module)
     return result, kept[-1].number if kept else None

@@ -11,10 +11,7 @@ import dis
 import linecache
 from dataclasses import dataclass, field
 from types import FrameType
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from ._validate._examples import Example
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -40,7 +37,9 @@ class Request:
     existing_source: str | None = field(default=None, compare=False)
     regenerate: str | None = None  # why the stored module is written again (None: only what is missing)
     repair: str | None = None  # a repair: what failed, in one line (the history's reason)
-    examples: tuple[Example, ...] = field(default=(), compare=False)  # this request's own (a repair's failing call)
+    # this request's own examples (a repair's failing call), as the metadata records them
+    # (Example.as_json: the validation's types would make an import loop here)
+    examples: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
 
 def names_from_statement(frame: FrameType, module: str) -> tuple[str, ...]:

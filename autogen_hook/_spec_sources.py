@@ -39,7 +39,7 @@ def gather(request: Request, settings: Settings, store: Store, kept: set[str]) -
     failing call); ExampleError (before any model is asked) for an example that could never be
     evaluated."""
     module = request.module
-    examples = [*request.examples, *module_examples(module, settings, request.description), *_recorded(store, module, kept)]
+    examples = [*_given(request), *module_examples(module, settings, request.description), *_recorded(store, module, kept)]
     calls: list[Call] = []
     caller = request.caller
     if caller is not None and caller.source and not secret_source(caller.filename, caller.source):
@@ -71,6 +71,12 @@ def _configured(module: str, settings: Settings) -> list[Example]:
         )
         examples += parse_example(text, origin, module)
     return examples
+
+
+def _given(request: Request) -> list[Example]:
+    """The request's own examples."""
+    found = (Example.from_json(value) for value in request.examples)
+    return [e for e in found if e is not None]
 
 
 def _recorded(store: Store, module: str, kept: set[str]) -> list[Example]:

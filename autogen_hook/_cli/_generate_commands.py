@@ -83,7 +83,7 @@ def _request_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _regenerate(args: argparse.Namespace) -> int:
     from .. import _history
-    from .._reload import regenerate
+    from .._regenerate import regenerate
 
     settings = settings_of(args)
     module = module_name(args, settings)
