@@ -304,10 +304,10 @@ def _failing_call(
 ) -> tuple[Example, ...]:
     """The failing call as an example, when its arguments are literals (and no secret): the
     caller's assert on it, if the call is part of one, else a call that must not raise
-    ``exc``'s type again."""
+    ``exc``'s type again. None for a coroutine function: an example calls, it does not await."""
     from ._validate._examples import Example
 
-    call = _literal_call(name, args, kwargs)
+    call = None if function.__code__.co_flags & _COROUTINE else _literal_call(name, args, kwargs)
     if call is None:
         return ()
     origin = f"the call that raised {type(exc).__name__}"

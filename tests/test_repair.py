@@ -169,3 +169,70 @@ def test_the_repair_command_takes_a_traceback_file(project: Project, llm: FakeLL
     unstored = cli(project, "repair", "autogen.other", "--traceback", str(trace))
     assert unstored.returncode == 1 and "autogen.other is not stored" in unstored.stderr
     assert len(llm.chat_requests()) == 2
+
+
+ASYNC_AND_OWN = '''
+import math
+from math import sqrt
+
+
+async def ratio(a: int, b: int) -> float:
+    """a over b."""
+    return a / b
+
+
+def check(n: int) -> int:
+    """n, which must not be negative."""
+    if n < 0:
+        raise ValueError("n must not be negative")
+    return n
+'''
+
+
+def test_coroutines_are_watched_and_the_modules_own_raise_is_its_answer(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Code(ASYNC_AND_OWN), Code(ASYNC_AND_OWN.replace("return a / b", "return a / b if b else 0.0")))
+    out = ok(project.run(
+        """
+        import asyncio, inspect, math
+        from autogen.calc import check, ratio, sqrt
+        print(inspect.iscoroutinefunction(ratio), inspect.signature(ratio), sqrt is math.sqrt)
+        try:
+            check(-1)
+        except ValueError as exc:
+            print("answer:", exc)
+        try:
+            asyncio.run(ratio(1, 0))
+        except ZeroDivisionError as exc:
+            print("raised:", exc)
+        """,
+        env=ON,
+    ))
+    assert out == ("True (a: int, b: int) -> float True\nanswer: n must not be negative\n"
+                   "raised: division by zero\n")
+    assert len(llm.chat_requests()) == 2  # the ValueError asked for nothing
+    assert "A repair: autogen.calc.ratio raised ZeroDivisionError" in prompt_of(llm.chat_requests()[1])
+    again = ok(project.run("import asyncio\nfrom autogen.calc import ratio\nprint(asyncio.run(ratio(1, 0)))\n",
+                           name="again.py"))
+    assert again == "0.0\n"
+
+
+def test_offline_nothing_is_watched(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Code(BROKEN))
+    ok(project.run("from autogen.maths import scale\n", name="first.py"))
+    result = project.run(FAILING, env={**ON, "AUTOGEN_HOOK_OFFLINE": "1"})
+    assert "caught ZeroDivisionError" in ok(result)
+    assert repair_lines(result.stderr) == [] and len(llm.chat_requests()) == 1
+
+
+def test_under_review_the_repaired_version_waits_to_be_accepted(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Code(BROKEN), Code(FIXED))
+    ok(project.run("from autogen.maths import scale\n", name="first.py"))
+    review = {"AUTOGEN_HOOK_REVIEW": "new"}
+    ok(cli(project, "accept", "autogen.maths", "--yes", env=review))
+    result = project.run("from autogen.maths import scale\nscale('ab', 0)\n", env={**ON, **review})
+    assert result.returncode == 1 and "repaired: stored a fixed version" in result.stderr
+    refused = project.run(
+        "try:\n    from autogen.maths import scale\nexcept ImportError as exc:\n    print(type(exc).__name__)\n",
+        env=review, name="again.py",
+    )
+    assert ok(refused) == "NotAcceptedError\n"
