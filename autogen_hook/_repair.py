@@ -217,6 +217,7 @@ def _traceback(exc: Exception, frame: FrameType | None) -> str:
 
 
 def _report(opening: str, trace: str) -> str:
+    """The reason the prompt gives: the traceback's end holds the innermost frames, so that is kept."""
     from .context._redact import redact
 
     text = redact(trace.strip(), prose=True)
@@ -227,10 +228,12 @@ def _report(opening: str, trace: str) -> str:
 
 
 def _arguments(args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[str]:
+    """The call's arguments as it was made, each by its repr."""
     return [*(_repr(v) for v in args), *(f"{k}={_repr(v)}" for k, v in kwargs.items())]
 
 
 def _repr(value: object) -> str:
+    """A repr that cannot fail the repair, nor run to megabytes."""
     try:
         text = repr(value)
     except Exception as exc:  # noqa: BLE001 - a repr that raises is the value's own business
@@ -266,6 +269,7 @@ def _pin(path: str) -> None:
 
 
 def _unpin(path: str) -> None:
+    """The file runs again: its tracebacks show it as it is now."""
     import linecache
 
     linecache.cache.pop(path, None)
@@ -289,6 +293,7 @@ def _caller(frame: FrameType | None, module: str) -> FrameType | None:
 
 
 def _passed_by(name: str, module: str) -> bool:
+    """A frame of the module, of a wrapper or of the event loop that resumed a coroutine."""
     return name in (module, __name__, "asyncio") or name.startswith("asyncio.")
 
 

@@ -164,11 +164,15 @@ def test_the_repair_command_takes_a_traceback_file(project: Project, llm: FakeLL
     assert "return len(token) / n" in prompt and KEY not in prompt and "What to change besides: 0 gives 0.0" in prompt
     kept = json.loads((project.store / ".history" / "maths" / "1.json").read_text())
     assert kept["replaced_because"].startswith("repaired: autogen.maths: ZeroDivisionError")
+    llm.openai.push(Code(FIXED))
+    again = json.loads(ok(cli(project, "repair", "autogen.maths", "--traceback", str(trace), "--json")))
+    assert again["replaced_version"] == 2 and again["attempts"] == 1
+    assert again["repair"] == "autogen.maths: ZeroDivisionError: division by zero (a traceback given by hand)"
     missing = cli(project, "repair", "autogen.maths", "--traceback", str(tmp_path / "none.txt"))
     assert missing.returncode == 2 and "--traceback: cannot read" in missing.stderr
     unstored = cli(project, "repair", "autogen.other", "--traceback", str(trace))
     assert unstored.returncode == 1 and "autogen.other is not stored" in unstored.stderr
-    assert len(llm.chat_requests()) == 2
+    assert len(llm.chat_requests()) == 3
 
 
 ASYNC_AND_OWN = '''
