@@ -15,21 +15,22 @@ assert, a call with literal arguments must not raise that exception again. The f
 happened; a repair that fails says so, and never takes the place of the user's exception.
 
 Only ``watch`` and the wrappers run when a stored module is imported: they import functools
-and nothing else (not dataclasses, types or typing: dataclasses alone would add 15 ms); the
-rest is the failure's cold path.
+(with what it imports) and nothing else (not dataclasses or typing: dataclasses alone would
+add 15 ms); the rest is the failure's cold path. With repair off, nothing here is imported.
 """
 
 from __future__ import annotations
 
 import functools
 import sys
+from types import FunctionType
 
 from ._state import STATE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
-    from types import FrameType, FunctionType, ModuleType
+    from types import FrameType, ModuleType
     from typing import Any
 
     from ._result import GenerationResult
@@ -43,7 +44,6 @@ EXAMPLE = 500  # characters of a failing call that becomes an example (longer: n
 _COROUTINE = 0x80  # code flags (inspect's CO_*): a coroutine function is awaited in its wrapper
 _GENERATORS = 0x20 | 0x200  # a generator's exceptions escape while it is iterated, not called
 _WATCHED = "_autogen_hook_watched"
-_FUNCTION: type[FunctionType] = type(lambda: None)  # type: ignore[assignment]  # without importing types
 
 
 class Failure:
@@ -69,7 +69,7 @@ def watch(module: ModuleType, settings: Settings) -> None:
     for name, value in list(vars(module).items()):
         if (
             not name.startswith("_")
-            and isinstance(value, _FUNCTION)
+            and isinstance(value, FunctionType)
             and value.__module__ == module.__name__
             and not getattr(value, _WATCHED, False)
             and not value.__code__.co_flags & _GENERATORS

@@ -240,3 +240,15 @@ def test_under_review_the_repaired_version_waits_to_be_accepted(project: Project
         env=review, name="again.py",
     )
     assert ok(refused) == "NotAcceptedError\n"
+
+
+def test_watching_a_stored_module_imports_nothing_heavy(project: Project) -> None:
+    project.write(".autogen/t.py", 'def f() -> int:\n    """One."""\n    return 1\n')
+    script = (
+        "import sys\nbefore = set(sys.modules)\nfrom autogen.t import f\n"
+        "new = set(sys.modules) - before\n"
+        "print(f(), hasattr(f, '__wrapped__'), 'autogen_hook._repair' in new,"
+        " sorted(new & {'ast', 'dataclasses', 'typing', 'inspect', 'traceback', 'httpx', 'black', 'asyncio'}))\n"
+    )
+    assert ok(project.run(script, env=ON)).strip() == "1 True True []"
+    assert ok(project.run(script)).strip() == "1 False False []"
