@@ -117,12 +117,17 @@ def _escaped(
     kwargs: Mapping[str, Any],
 ) -> None:
     """Repair ``module`` for ``exc`` (the first such exception in this process) and say so on
-    stderr; whatever the repair meets, the caller re-raises ``exc`` (Ctrl-C aside)."""
+    stderr; whatever the repair meets, the caller re-raises ``exc`` (Ctrl-C aside). A call
+    from the module's own code is left to the outermost one, the call its user made (its
+    arguments, its assert; and the stack a RecursionError left is there again)."""
+    direct = sys._getframe(1).f_back  # the wrapper's caller
+    if direct is not None and direct.f_globals.get("__name__") == module:
+        return
     if isinstance(exc, (StopIteration, StopAsyncIteration)) or _deliberate(exc, function) or not _claim(module):
         return
     summary = f"{module}.{name} raised {type(exc).__name__}"
     try:
-        frame = _caller(sys._getframe(2), module)
+        frame = _caller(direct, module)
         failure = _failure(function, name, module, exc, args, kwargs, frame, settings)
         summary = failure.summary
         _pin(function.__code__.co_filename)

@@ -252,3 +252,18 @@ def test_watching_a_stored_module_imports_nothing_heavy(project: Project) -> Non
     )
     assert ok(project.run(script, env=ON)).strip() == "1 True True []"
     assert ok(project.run(script)).strip() == "1 False False []"
+
+
+def test_the_users_call_is_the_one_repaired_not_the_modules_inner_one(project: Project, llm: FakeLLM) -> None:
+    inner = MEAN + '''
+
+def report(values: list[float]) -> str:
+    """The average, to one decimal."""
+    return f"{mean(values):.1f}"
+'''
+    llm.openai.push(Code(inner), Code(inner.replace("return sum", "return 0.0 if not values else sum")))
+    result = project.run("from autogen.stats import report\nreport([])\n", env=ON)
+    assert result.returncode == 1
+    assert repair_lines(result.stderr)[0].startswith(
+        "autogen-hook: autogen.stats.report raised ZeroDivisionError: division by zero; repaired:")
+    assert "report([])" in prompt_of(llm.chat_requests()[1])
