@@ -267,3 +267,22 @@ def report(values: list[float]) -> str:
     assert repair_lines(result.stderr)[0].startswith(
         "autogen-hook: autogen.stats.report raised ZeroDivisionError: division by zero; repaired:")
     assert "report([])" in prompt_of(llm.chat_requests()[1])
+
+
+def test_a_pytest_tests_assert_is_the_failing_calls_outcome(project: Project, llm: FakeLLM) -> None:
+    llm.openai.push(Code(MEAN), Code(MEAN.replace("return sum", "return 0.0 if not values else sum")))
+    ok(project.run("from autogen.stats import mean\n", name="first.py"))
+    project.write("test_stats.py", """
+        from autogen.stats import mean
+
+
+        def test_empty():
+            items = []
+            assert mean(items) == 0.0
+        """)
+    result = project.run("import sys, pytest\nsys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'test_stats.py']))\n",
+                         env=ON)
+    assert result.returncode == 1 and "ZeroDivisionError" in result.stdout
+    record = Store(str(project.store)).metadata("autogen.stats") or {}
+    assert [(e["text"], e["origin"]) for e in record["examples"]] == [
+        ("mean([]) == 0.0", "the call that raised ZeroDivisionError (test_stats.py, line 6)")]
