@@ -70,13 +70,17 @@ class StoredLoader(_external.SourceFileLoader):
     bytecode caching, ``inspect.getsource``, tracebacks with real lines. What differs:
     only checked-hash bytecode is trusted, a broken ``.pyc`` is a cache miss, bytecode is
     written by the package's atomic writer, and under the ``review`` setting the source's
-    bytes must be accepted before the code is handed over to run.
+    bytes must be accepted before the code is handed over to run; under ``repair`` its public
+    functions are watched once it has run (``_repair.py``: nothing of it is imported otherwise).
     """
 
-    def __init__(self, fullname: str, path: str, review: str = "never", store: str = "") -> None:
+    def __init__(
+        self, fullname: str, path: str, review: str = "never", store: str = "", repair: "_settings.Settings | None" = None
+    ) -> None:
         super().__init__(fullname, path)
         self.review = review
         self.store = store
+        self.repair = repair  # the settings a repair uses; None: repair is off
         self._source: bytes | None = None  # the bytes get_code validated or compiled
 
     def get_data(self, path: str) -> bytes:
@@ -140,6 +144,10 @@ class StoredLoader(_external.SourceFileLoader):
                 if _refused(exc, module.__name__):  # the message says it all
                     raise exc.with_traceback(None) from None
                 raise  # the module's own code failed: its lines are news
+            if self.repair is not None:
+                from ._repair import watch
+
+                watch(module, self.repair)
         if "__getattr__" not in module.__dict__:
             name = module.__name__
             module.__getattr__ = _getattr_hook(  # type: ignore[method-assign]
@@ -324,7 +332,7 @@ def _exec_stored(module: "ModuleType", path: str, settings: _settings.Settings) 
     if module.__spec__ is not None:
         module.__spec__.origin = path
         module.__spec__.has_location = True
-    StoredLoader(module.__name__, path, settings.review, settings.store_dir).exec_module(module)
+    StoredLoader(module.__name__, path, settings.review, settings.store_dir, _repairs(settings)).exec_module(module)
 
 
 class HookFinder:
@@ -387,13 +395,19 @@ class HookFinder:
                 return None  # never generated: tools probe __main__, _version
         # without a file yet, the origin (and so the module's repr) says so instead of naming one
         origin = path if stored else _UNSTORED
-        loader = StoredLoader(name, path, settings.review, settings.store_dir)
+        loader = StoredLoader(name, path, settings.review, settings.store_dir, _repairs(settings))
         spec = _bootstrap.ModuleSpec(name, loader, origin=origin, is_package=True)
         spec.has_location = stored
         return spec
 
 
 _UNSTORED = "autogen-hook: nothing stored yet, names are generated on use"
+
+
+def _repairs(settings: _settings.Settings) -> "_settings.Settings | None":
+    """The settings a stored module's repairs use, if its functions are watched: ``repair`` is
+    on, and a provider may be asked (offline, a repair could only fail)."""
+    return settings if settings.repair and not settings.offline else None
 
 
 def _serves(top: str, project: str) -> bool:

@@ -296,7 +296,10 @@ class _Generation:
 
     async def _audit(self, event: str, decision: str, attempts: int, problems: list[str],
                      **fields: object) -> None:
-        """One line of the audit log about this generation, with what it has spent so far."""
+        """One line of the audit log about this generation, with what it has spent so far (and,
+        for a repair, what failed)."""
+        if self.request.repair:
+            fields["repair"] = self.request.repair
         await asyncio.to_thread(
             _audit.record, self.store.directory, event, decision, self.request.module,
             names=list(self.request.names), prompt_sha256=self.prompt_sha256, problems=problems,
@@ -395,6 +398,8 @@ class _Generation:
 
 def _replacing(request: Request) -> str:
     """Why the stored version (if any) gives way, for the history."""
+    if request.repair:
+        return f"repaired: {request.repair}"
     if request.regenerate:
         return f"regenerated: {request.regenerate}"
     return f"extended with {', '.join(request.names)}"

@@ -1,9 +1,6 @@
 """Regenerating stored modules from a running process: ``reload()``, the ``%autogen regenerate``
-magic and the pytest plugin's ``--autogen-refresh``.
-
-:func:`regenerate` is the one place that asks for a regeneration (``autogen-hook regenerate``
-calls it too): a ``Request`` whose ``regenerate`` says why, through the whole pipeline, under
-the module's lock; the version it replaces is kept in the store's history.
+magic and the pytest plugin's ``--autogen-refresh``, all through ``_regenerate.regenerate``
+with the settings of the project the module was imported for (:func:`settings_for`).
 """
 
 from __future__ import annotations
@@ -15,77 +12,37 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
-from types import FrameType, ModuleType
+from types import ModuleType
 from typing import Any
 
-from . import _runtime
 from ._errors import StoreError
 from ._finder import FINDER, StoredLoader, _exec_stored, _project_of, _RootLoader
 from ._names import caller_dir, caller_frame
-from ._pipeline import ensure
-from ._request import Request, caller_site
-from ._result import GenerationResult
+from ._regenerate import regenerate
 from ._settings import Settings, project_root_of, resolve
 from ._state import STATE
 from ._store import Store
-from ._validate import public_names
-from ._validate._examples import Example
 
 
 def reload(module: str | ModuleType, *, names: Sequence[str] | None = None, hint: str | None = None) -> ModuleType:
     """Regenerate ``module`` (all its public names, or ``names``; ``hint`` says what to change)
     and run the new source in the module object already imported, as importlib.reload does;
-    import it if it was not. Returns the module."""
+    import it if it was not. Returns the module. A fix a repair stored in this process, not
+    running yet, is what runs instead, with nothing asked (unless ``names`` or ``hint`` ask)."""
     name = module if isinstance(module, str) else module.__name__
-    result = regenerate(name, names, hint, caller_frame())
+    settings = settings_for(name)
+    if name in STATE.fixed and not names and not hint:
+        path = Store(settings.store_dir).path(name)
+    else:
+        path = regenerate(name, names, hint, caller_frame(), settings=settings).path
+    STATE.fixed.discard(name)
     loaded = sys.modules.get(name)
     if loaded is None:
         import importlib
 
         return importlib.import_module(name)
-    _exec_stored(loaded, result.path, settings_for(name))
+    _exec_stored(loaded, path, settings)
     return loaded
-
-
-def regenerate(
-    module: str,
-    names: Sequence[str] | None = None,
-    hint: str | None = None,
-    frame: FrameType | None = None,
-    *,
-    settings: Settings | None = None,
-    examples: Sequence[Example] = (),
-) -> GenerationResult:
-    """Write ``module`` anew through the whole pipeline: every public name it defines, or
-    ``names`` (which also generate a module not stored yet); ``hint`` says what to change. The caller is ``frame``'s code (as for an import),
-    else the first file of the project that imports the module. ``examples`` (a named test's
-    asserts) must pass too, besides the module's own."""
-    settings = settings or settings_for(module)
-    existing = Store(settings.store_dir).read(module)
-    wanted = tuple(names) if names else tuple(sorted(public_names(existing)))
-    if not wanted:
-        said = "defines no public name" if existing is not None else f"is not stored in {settings.store_dir}"
-        raise StoreError(f"{module} {said}, so there is nothing to regenerate: import it, or say "
-                         "which names it needs (names=, or --names)", module=module)
-    why = hint.strip() if hint and hint.strip() else "asked for on purpose, without a reason"
-    if frame is not None:
-        request = Request(module, wanted, settings.descriptions.get(module), caller_site(frame), regenerate=why)
-    else:
-        request = _as_imported(settings, module, wanted, why)
-    return _runtime.run(ensure(replace(request, examples=tuple(e.as_json() for e in examples)), settings))
-
-
-def _as_imported(settings: Settings, module: str, names: tuple[str, ...], why: str) -> Request:
-    """The regeneration an import of the project's would ask for, its file the caller (none
-    when nothing in the project imports the module)."""
-    from ._warm import request_for
-    from .context._usage import scan
-
-    uses = scan(settings.project_root, settings.namespace, (settings.store_dir,)).by_module().get(module)
-    if uses:
-        return request_for(settings, module, names, uses[0], why)
-    return Request(module, names, settings.descriptions.get(module), regenerate=why)
 
 
 def settings_for(module: str) -> Settings:
@@ -108,7 +65,7 @@ def refresh_on_import(session: str) -> Callable[[], None]:
     for name, module in list(sys.modules.items()):
         if getattr(module, "__file__", None) and refresher.ours(name):
             refresher.refresh(name, lambda: _exec_stored(
-                module, regenerate(name, frame=caller_frame()).path, settings_for(name)))
+                module, regenerate(name, frame=caller_frame(), settings=settings_for(name)).path, settings_for(name)))
 
     def end() -> None:
         if refresher in sys.meta_path:
@@ -187,12 +144,12 @@ class _RefreshingLoader(StoredLoader):
     """The stored module's loader, regenerating it (once in the session) before running it."""
 
     def __init__(self, stored: StoredLoader, refresher: _Refresher) -> None:
-        super().__init__(stored.name, stored.path, stored.review, stored.store)  # review applies to the new source
+        super().__init__(stored.name, stored.path, stored.review, stored.store, stored.repair)  # review applies to the new source
         self.refresher = refresher
 
     def exec_module(self, module: ModuleType) -> None:
         frame = caller_frame()
-        self.refresher.refresh(self.name, lambda: regenerate(self.name, frame=frame))
+        self.refresher.refresh(self.name, lambda: regenerate(self.name, frame=frame, settings=settings_for(self.name)))
         super().exec_module(module)
 
 

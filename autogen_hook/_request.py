@@ -36,7 +36,9 @@ class Request:
     extra_context: str | None = None  # given by generate(context=...)
     existing_source: str | None = field(default=None, compare=False)
     regenerate: str | None = None  # why the stored module is written again (None: only what is missing)
-    # this request's own examples (the asserts of named tests), as the metadata records them
+    repair: str | None = None  # a repair: what failed, in one line (the history's reason)
+    # this request's own examples (the asserts of named tests, a repair's failing call), as the
+    # metadata records them
     # (Example.as_json: the validation's types would make an import loop here)
     examples: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 

@@ -208,6 +208,7 @@ FIELDS: "dict[str, tuple[Callable[[object, str], Any], Any]]" = {
     "review": (_as_choice("never", "new", "always"), "never"),
     "ttl": (_as_duration, 0.0),
     "stubs": (_as_bool, False),
+    "repair": (_as_bool, False),
     "examples": (_as_examples, {}),
 }
 _MERGED = ("descriptions", "routes", "grants", "examples")  # tables: later sources add keys instead of replacing
@@ -245,6 +246,7 @@ class Settings:
     review: str  # never, new (a model's module waits to be accepted), always (every hash)
     ttl: float
     stubs: bool
+    repair: bool  # an exception escaping a stored module's function asks for a fixed version
     examples: dict[str, tuple[str, ...]]
 
     @property

@@ -37,7 +37,8 @@ MAX_TRIALS = 20  # of them made in the sandbox (literal arguments only)
 
 def gather(request: Request, settings: Settings, store: Store, kept: set[str]) -> Behaviour:
     """The examples and calls a generation must satisfy (the request's own first: the asserts of
-    named tests); ExampleError (before any model is asked) for an example that could never be
+    named tests, a repair's failing call); ExampleError (before any model is asked) for an
+    example that could never be
     evaluated."""
     module = request.module
     examples = [*_given(request), *module_examples(module, settings, request.description), *_recorded(store, module, kept)]

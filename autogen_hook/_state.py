@@ -59,6 +59,9 @@ class State:
         self.audit_warned = False  # an audit line could not be written (said once)
         self.readable: Any = None  # _validate._readable's rules, with what they were made from
         self.real_modules: dict[str, ModuleType | None] = {}  # _validate._reach's vetted modules
+        self.repaired: set[str] = set()  # modules whose failure asked for a repair (once each)
+        self.pinned: set[str] = set()  # repaired files whose running lines linecache keeps
+        self.fixed: set[str] = set()  # modules whose repair stored a fix this process does not run yet
         self._counted()
 
     def _counted(self) -> None:

@@ -6,7 +6,7 @@ check's sandbox like any other. Then the tests themselves run for real, in a sub
 project root (they are the user's code, so not in the sandbox; the module they import has
 passed the policy and the sandboxed check first), offline, so that they import the module just
 stored and nothing else gets generated. A failing run's report, redacted and capped, is the
-reason of the next regeneration (``_reload.regenerate``, the one there is), up to
+reason of the next regeneration (``_regenerate.regenerate``, the one there is), up to
 ``max-attempts`` rounds in all. If the tests never pass, what was stored before the first round
 is put back through the history, where the failed candidates stay for ``autogen-hook diff``.
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from . import _history, _runtime
 from ._errors import AutogenHookError
-from ._reload import regenerate
+from ._regenerate import regenerate
 from ._result import GenerationResult
 from ._settings import Settings
 from ._spec_sources import examples_from_test

@@ -1,5 +1,5 @@
-"""Commands that generate, or show what generating would send: regenerate, warm, prompt,
-context, stubs."""
+"""Commands that generate, or show what generating would send: regenerate, repair, warm,
+prompt, context, stubs."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ._common import (
     print_json,
     project_root,
     settings_of,
+    stored,
     table,
     usage_error,
 )
@@ -42,6 +43,15 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
                             help="pytest tests (path::name, or a file: all its tests) that must pass: their "
                             "asserts are examples, and regeneration goes on until they pass (at most "
                             "max-attempts rounds), else the version stored before is restored")
+    repair = command(commands, "repair", _repair, "ask the model to fix a stored module, given its traceback",
+                     "Generate MODULE again to fix the failure a traceback shows (what repair = true does "
+                     "when an exception escapes one of its functions): the traceback (redacted, capped) is "
+                     "the reason, the new version goes through the whole validation, examples included, "
+                     "and the replaced one stays in the history. Exit status 1 if the module is not "
+                     "stored or no fix passed.")
+    repair.add_argument("module", help="the module, e.g. autogen.pricing")
+    repair.add_argument("--traceback", required=True, metavar="FILE", help="a file holding the traceback")
+    repair.add_argument("--hint", help="what else to say about the fix")
     warm = command(commands, "warm", _warm, "generate every module the codebase uses that the store lacks",
                    "Scan PATHS (default: the whole project) for every import from the namespace and "
                    "every use of a namespace module's attributes, and generate what the store lacks, "
@@ -84,7 +94,7 @@ def _regenerate(args: argparse.Namespace) -> int:
 
         return regenerate_until_pass(args, args.hint or ON_PURPOSE, _refresh_stubs)
     from .. import _history
-    from .._reload import regenerate
+    from .._regenerate import regenerate
 
     settings = settings_of(args)
     module = module_name(args, settings)
@@ -100,6 +110,30 @@ def _regenerate(args: argparse.Namespace) -> int:
           f"{os.path.relpath(result.path)}")
     if kept:
         print(f"the version it replaced is kept as version {kept[-1].number}: autogen-hook diff {module}")
+    return 0
+
+
+def _repair(args: argparse.Namespace) -> int:
+    from .._repair import by_hand, repair, repaired_line
+
+    settings = settings_of(args)
+    module = module_name(args, settings)
+    try:
+        with open(args.traceback, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError as exc:
+        usage_error(args, f"--traceback: cannot read {args.traceback}: {exc.strerror or exc}")
+    if not text.strip():
+        usage_error(args, f"--traceback: {args.traceback} is empty")
+    stored(settings, module)
+    failure = by_hand(module, text)
+    result, replaced = repair(module, failure, settings=settings, hint=args.hint)
+    _refresh_stubs(settings)
+    if args.json:
+        print_json({"module": module, "path": result.path, "repair": failure.summary, "provider": result.provider,
+                    "model": result.model, "attempts": result.attempts, "replaced_version": replaced})
+        return 0
+    print(f"{module}: " + repaired_line(module, result, replaced))
     return 0
 
 

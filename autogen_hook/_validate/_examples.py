@@ -2,10 +2,11 @@
 
 An example is an expression that must hold (``slugify('A B') == 'a-b'``, or an ``assert``
 of the caller's), a doctest line whose output must match (``>>> f(1)`` then ``2``) or whose
-exception must be raised, or a call of the caller's with literal arguments, which must not
-raise ``TypeError``. Examples run in the check's sandboxed process, in a copy of the
-candidate's namespace, each under its own time limit (``_trial.py``); a failure goes back to
-the model with the example, the value expected and the value the module gave.
+exception must be raised, or a call with literal arguments, which must not raise ``TypeError``
+(a call of the caller's) or the exception it raised (a repair's failing call). Examples run in
+the check's sandboxed process, in a copy of the candidate's namespace, each under its own time
+limit (``_trial.py``); a failure goes back to the model with the example, the value expected
+and the value the module gave.
 
 An example that cannot be evaluated is the user's error (:class:`ExampleError`), found
 before the model is asked wherever it can be: not Python, not one expression, a private
@@ -44,7 +45,8 @@ class Example:
     origin: str  # where it came from: "describe(examples=...)", "main.py, line 4"
     expression: str  # the code evaluated (for a comparison, its left side)
     op: str = "truth"  # truth, compare, output (doctest), raises (doctest), call (caller's call)
-    expected: str = ""  # compare: the right side; output: the text; raises: the exception's name
+    expected: str = ""  # compare: the right side; output: the text; raises: the exception's name;
+    # call: the exception it must not raise ("": TypeError, a call that does not fit)
     compare: str = ""  # compare: the operator
     setup: tuple[str, ...] = ()  # statements run first: a doctest's earlier lines
     from_caller: bool = False  # an assert in the caller's code: it may rely on the caller's world
@@ -316,6 +318,8 @@ def _failure(example: Example, result: dict[str, Any]) -> str:
         return f"raised {error} (the check's sandbox refuses files, network and processes; the module is granted none)"
     if stage == "expected":
         return f"got {actual}, and computing the expected value raised {error}"
+    if example.op == "call" and example.expected:
+        return f"raised {error}; it must not raise {example.expected}"
     if example.op == "call":
         return f"this call of the caller's raised {error}"
     if example.op == "raises":

@@ -9,7 +9,7 @@ package reads back as data.
 Each trial is a dict: ``op`` (``truth``, ``compare``, ``output``, ``raises`` or ``call``),
 ``expression``, ``expected``, ``compare`` (the operator), ``literal`` (the expected output as a
 value, when it is a literal), ``setup`` (statements run first), ``imports`` (standard-library
-modules the example names) and ``seconds``. Each result: ``passed``, ``actual``,
+modules the example names) and ``seconds`` (a ``call`` must not raise the exception ``expected`` names, TypeError if none). Each result: ``passed``, ``actual``,
 ``expected``, ``error``, and ``stage`` (``setup``, ``expected``, ``refused`` for an OSError,
 ``timeout``, ``time-up`` or ``""``).
 """
@@ -118,8 +118,9 @@ def _evaluate(scope: dict[str, Any], trial: dict[str, Any]) -> dict[str, Any]:
     except BaseException as exc:
         if op == "raises" and trial["expected"] in [c.__name__ for c in type(exc).__mro__]:
             return _result(True)
-        if op == "call":
-            return _result(not isinstance(exc, TypeError), error=_error(exc))
+        if op == "call":  # it must not raise the exception named (a misfit call's TypeError)
+            forbidden = trial["expected"] or "TypeError"
+            return _result(forbidden not in [c.__name__ for c in type(exc).__mro__], error=_error(exc))
         return _raised(exc)
     if op == "call":
         return _result(True)
