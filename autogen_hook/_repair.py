@@ -196,17 +196,32 @@ def _failure(
     frame: FrameType | None,
     settings: Settings,
 ) -> Failure:
+    """What a repair sends: the summary, the call and the traceback; and the failing call as
+    an example when its arguments are literals (and no secret): the caller's assert on it, if
+    the call is part of one, else a call that must not raise ``exc``'s type again. None for a
+    coroutine function: an example calls, it does not await."""
     import traceback
 
+    from ._validate._examples import Example
     from .context._redact import redact
 
     error = traceback.format_exception_only(type(exc), exc)[-1].strip()
     summary = _cap(redact(f"{module}.{name} raised {error}", prose=True), SUMMARY)
-    call = f"{name}({', '.join(_arguments(args, kwargs))})"
-    shown = _cap(redact(call, prose=True), ARGUMENTS)
+    shown = _cap(redact(f"{name}({', '.join(_arguments(args, kwargs))})", prose=True), ARGUMENTS)
     opening = f"A repair: {summary}, when it was called as follows (the arguments' reprs, redacted):\n    {shown}"
-    examples = _failing_call(function, name, module, exc, args, kwargs, frame, settings)
-    return Failure(summary, _report(opening, _traceback(exc, frame)), examples)
+    report = _report(opening, _traceback(exc, frame))
+    call = None if function.__code__.co_flags & _COROUTINE else _literal_call(name, args, kwargs)
+    if call is None:
+        return Failure(summary, report)
+    origin = f"the call that raised {type(exc).__name__}"
+    if frame is not None:
+        from .context import _display_name
+
+        origin += f" ({_display_name(frame.f_code.co_filename, settings.project_root)}, line {frame.f_lineno})"
+        asserted = _asserted(frame, function, name, module, call, origin)
+        if asserted is not None:
+            return Failure(summary, report, (asserted,))
+    return Failure(summary, report, (Example(call, origin, call, "call", type(exc).__name__),))
 
 
 def _traceback(exc: Exception, frame: FrameType | None) -> str:
@@ -300,35 +315,6 @@ def _caller(frame: FrameType | None, module: str) -> FrameType | None:
 def _passed_by(name: str, module: str) -> bool:
     """A frame of the module, of a wrapper or of the event loop that resumed a coroutine."""
     return name in (module, __name__, "asyncio") or name.startswith("asyncio.")
-
-
-def _failing_call(
-    function: FunctionType,
-    name: str,
-    module: str,
-    exc: Exception,
-    args: Sequence[Any],
-    kwargs: Mapping[str, Any],
-    frame: FrameType | None,
-    settings: Settings,
-) -> tuple[Example, ...]:
-    """The failing call as an example, when its arguments are literals (and no secret): the
-    caller's assert on it, if the call is part of one, else a call that must not raise
-    ``exc``'s type again. None for a coroutine function: an example calls, it does not await."""
-    from ._validate._examples import Example
-
-    call = None if function.__code__.co_flags & _COROUTINE else _literal_call(name, args, kwargs)
-    if call is None:
-        return ()
-    origin = f"the call that raised {type(exc).__name__}"
-    if frame is not None:
-        from .context import _display_name
-
-        origin += f" ({_display_name(frame.f_code.co_filename, settings.project_root)}, line {frame.f_lineno})"
-        asserted = _asserted(frame, function, name, module, call, origin)
-        if asserted is not None:
-            return (asserted,)
-    return (Example(call, origin, call, "call", type(exc).__name__),)
 
 
 def _literal_call(name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> str | None:
