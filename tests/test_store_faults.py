@@ -167,7 +167,11 @@ def test_a_disk_that_fills_during_the_request_keeps_the_old_module(
         return Code(FG)
 
     llm.openai.responder = fill_then_answer
-    out = ok(project.run("try:\n    from autogen.t import g\nexcept ImportError as exc:\n    print(exc)\n", env=env))
+    # one retry: in about 1 of 20 full-suite runs the fake server dropped this connection before
+    # reading the request (never the responder's doing: nothing was recorded), and the suite
+    # runs with no retries; what is tested here is the store, not the connection
+    retried = {**env, "AUTOGEN_HOOK_RETRIES": "1"}
+    out = ok(project.run("try:\n    from autogen.t import g\nexcept ImportError as exc:\n    print(exc)\n", env=retried))
     assert not trouble, trouble
     assert "cannot write autogen.t" in out and "No space left on device" in out, (out, len(llm.chat_requests()))
     assert leftovers(store) == [] and consistent(store) == "f"
