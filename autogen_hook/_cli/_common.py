@@ -7,7 +7,6 @@ Imports only the standard library and the package's warm modules: ``--help`` sta
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -109,6 +108,7 @@ def stored(settings: Settings, module: str) -> StoredModule:
 
 def under_lock(store: Store, module: str, action: Callable[[], T]) -> T:
     """Run ``action`` holding the module's lock, as a generation would."""
+    import asyncio
 
     async def locked() -> T:
         async with store.lock(module):
