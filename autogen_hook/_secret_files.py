@@ -22,5 +22,9 @@ _SECRET = re.compile("|".join(fnmatch.translate(pattern) for pattern in PATTERNS
 
 
 def secret_file(name: str) -> bool:
-    """True for a file name (no directory) that looks like it holds keys or passwords."""
+    """True for a file name (no directory) that looks like it holds keys or passwords: also
+    ``id_*`` without an extension, or with ``.pub`` (an SSH key of any name: ``id_github``),
+    but not ``id_utils.py``."""
+    if name.startswith("id_") and ("." not in name or name.endswith(".pub")):
+        return True
     return _SECRET.match(name) is not None

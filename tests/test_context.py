@@ -374,6 +374,8 @@ def test_restore_refuses_a_reply_that_dropped_a_line_holding_a_secret() -> None:
         ("app.ini", "[app]\ndebug = true\nname = shop\n", False),
         ("config.json", '{"debug": true, "session_key_prefix": "s"}', False),
         ("id_utils.py", "X = 1\n", False),
+        ("keys/id_github", "", True),  # an SSH key of any name
+        ("keys/id_deploy.pub", "", True),
         ("settings.py", "PASSWORD = 'x'\n", False),  # code: read, and redacted
     ],
 )
