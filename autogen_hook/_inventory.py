@@ -96,9 +96,4 @@ def accepted(settings: Settings, stored: StoredModule) -> bool | None:
     None when the project does not ask for review."""
     from ._review import is_accepted
 
-    try:
-        with open(stored.path, "rb") as f:
-            source = f.read()
-    except OSError:
-        return False
-    return is_accepted(settings.store_dir, stored.module, source, settings.review)
+    return is_accepted(settings.store_dir, stored.module, stored.source.encode("utf-8"), settings.review)

@@ -4,7 +4,9 @@ Layout of a store directory (``<project>/.autogen`` by default)::
 
     textutils.py          autogen.textutils: reviewable source, commit it like a lock file
     reports/daily.py      autogen.reports.daily
-    __pycache__/          checked-hash bytecode (never stale, even within one second)
+    __pycache__/          checked-hash bytecode (checked against the source, even within one
+                          second), review's cache (accepted.marshal) and the versions last
+                          accepted here (accepted/), for review's diff
     .meta/textutils.json  what wrote it: provider, model, prompt digest, attempts, problems,
                           tokens, seconds, the source's hash (plain JSON: read it, commit it)
     .history/textutils/   every earlier version: 1.py, 1.json (its record, and why it was
@@ -112,8 +114,10 @@ class Store:
         return stored_file(self.directory, module)
 
     def read(self, module: str) -> str | None:
+        """The stored source exactly as on disk (no newline translation): its hash is the file's,
+        as review and the record compute it, also for a CRLF checkout."""
         try:
-            with open(self.path(module), encoding="utf-8") as f:
+            with open(self.path(module), encoding="utf-8", newline="") as f:
                 return f.read()
         except (FileNotFoundError, NotADirectoryError):  # not stored (yet), or no store at all
             return None
@@ -210,12 +214,12 @@ class Store:
         """Delete the module's file, bytecode and metadata, the version kept in the history."""
         try:
             self._keep_current(module, because)
-            for path in (self.path(module), importlib.util.cache_from_source(self.path(module)),
-                         self.metadata_path(module)):
+            for path in (self.path(module), self.metadata_path(module)):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
         except OSError as exc:
             raise self._write_error(module, exc) from None
+        _drop_bytecode(self.path(module))
 
     def _keep_current(self, module: str, because: str) -> None:
         """The stored version, if any, becomes the newest in the module's history."""

@@ -15,7 +15,7 @@ def total(amount: int, tax: float = 0.2) -> float:
     return amount * (1 + tax)
 '''
 COMMANDS = ("list", "show", "history", "diff", "rollback", "rm", "clear", "mark-edited", "regenerate", "warm",
-            "prompt", "context", "stubs", "check", "doctor", "stats")
+            "prompt", "context", "stubs", "check", "doctor", "stats", "accept", "audit", "repair")
 
 
 def run_json(project: Project, *args: str) -> object:
@@ -152,12 +152,13 @@ def test_clear_asks_on_a_terminal_and_refuses_without_yes_elsewhere(project: Pro
     store_module(project, "autogen.pricing", PRICING)
     store_module(project, "autogen.a.b", PRICING)
     (project.store / "audit.jsonl").write_text("{}\n")
+    (project.store / "audit.1.jsonl").write_text("{}\n")  # the rotated half of the log
     assert cli(project, "clear").returncode == 1
     status, shown = on_terminal(project, "clear", answer=b"\n")
     assert status == 1 and "remove all 2 modules" in shown and (project.store / "a" / "b.py").exists()
     status, shown = on_terminal(project, "clear", answer=b"yes\n")
     assert status == 0 and "removed 2 modules" in shown
-    assert sorted(p.name for p in project.store.iterdir()) == [".gitignore", "audit.jsonl"]
+    assert sorted(p.name for p in project.store.iterdir()) == [".gitignore", "audit.1.jsonl", "audit.jsonl"]
     store_module(project, "autogen.pricing", PRICING)
     assert run_json(project, "clear", "--yes") == {"removed": ["autogen.pricing"]}
 
@@ -203,3 +204,13 @@ def test_stats_counts_generations_attempts_failures_tokens_and_latency(project: 
     assert figures["review"] == {"accepted": 1, "refused": 1}  # type: ignore[index]
     assert figures["audit"] == {"records": 5, "events": {"rejected": 2, "failed": 2, "accepted": 1}}  # type: ignore[index]
     assert "generations" in ok(cli(project, "stats"))
+
+
+def test_list_and_review_agree_on_a_crlf_checkout(project: Project) -> None:
+    """A checkout with CRLF line ends holds other bytes than were generated: list calls it an
+    edit, as review does (one hash, of the file's bytes)."""
+    path = store_module(project, "autogen.pricing", PRICING)
+    project.write("pyproject.toml", '[project]\nname = "demo"\n\n[tool.autogen-hook]\nreview = "new"\n')
+    assert run_json(project, "list")[0]["state"] == {"origin": "generated", "stale": [], "accepted": False}  # type: ignore[index]
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    assert run_json(project, "list")[0]["state"] == {"origin": "unmarked", "stale": [], "accepted": True}  # type: ignore[index]
