@@ -99,7 +99,7 @@ def accept(store_dir: str, module: str, source: bytes, how: str) -> dict[str, st
 
     sha = hashlib.sha256(source).hexdigest()
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    entry = {"sha256": sha, "by": _who(store_dir), "at": now}
+    entry = {"sha256": sha, "by": who(store_dir), "at": now}
     store = Store(store_dir)
     path = accepted_file(store_dir)
     try:
@@ -120,7 +120,9 @@ def accept(store_dir: str, module: str, source: bytes, how: str) -> dict[str, st
 
 def interactive() -> bool:
     """Whether a person can be asked: stdin and stderr are terminals, and not in CI."""
-    if os.environ.get("CI"):
+    from ._settings import in_ci
+
+    if in_ci(os.environ):
         return False
     try:
         return bool(sys.stdin and sys.stdin.isatty() and sys.stderr and sys.stderr.isatty())
@@ -235,7 +237,7 @@ def _decode(source: bytes) -> str:
         return source.decode("utf-8", "replace")
 
 
-def _who(store_dir: str) -> str:
+def who(store_dir: str) -> str:
     """git's user.name <user.email> where git knows them, else the login name."""
     import getpass
     import subprocess

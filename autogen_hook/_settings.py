@@ -27,6 +27,11 @@ PYPROJECT_TABLE = "[tool.autogen-hook]"
 _CACHE_FORMAT = 1
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
+
+
+def in_ci(environ: "Mapping[str, str]") -> bool:
+    """Whether ``CI`` is set to something true (``CI=0`` or ``CI=false`` is not CI)."""
+    return environ.get("CI", "").strip().lower() not in _FALSE
 _ROOT_MARKERS = ("pyproject.toml", ".git")
 _HUGE = 1e12  # above any sensible count or number of seconds; also keeps out inf
 
@@ -285,7 +290,7 @@ def resolve(
                 parsed = {module: (*value.get(module, ()), *more) for module, more in parsed.items()}
             value = {**value, **parsed} if name in _MERGED else parsed
         setattr(settings, name, value)
-    if "offline" not in settings.sources and environ.get("CI", "").strip().lower() not in _FALSE:
+    if "offline" not in settings.sources and in_ci(environ):
         settings.offline = True  # a CI run never asks a model unless the project says so
         settings.sources["offline"] = "CI"
     return settings

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ._settings import in_ci
 from ._state import STATE
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def _offline(config: pytest.Config) -> bool | None:
     chosen: bool | None = config.getini("autogen_offline")
     if chosen is not None:
         return chosen
-    return not refresh if os.environ.get("CI") else None  # a refresh asks the providers, even in CI
+    return not refresh if in_ci(os.environ) else None  # a refresh asks the providers, even in CI
 
 
 def _chosen(config: pytest.Config, name: str) -> bool:

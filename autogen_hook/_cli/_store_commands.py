@@ -289,13 +289,12 @@ def _clear(args: argparse.Namespace) -> int:
     return 0
 
 
-_CLEAR_KEEPS = (".gitignore", "audit.jsonl", "accepted.json")  # what review and the audit own
+_CLEAR_KEEPS = (".gitignore", "accepted.json", "audit.jsonl", "audit.1.jsonl")  # review's; the audit log (_audit.FILE, ROTATED)
 
 
 def _mark_edited(args: argparse.Namespace) -> int:
-    import getpass
-
     from .._inventory import mark_edited
+    from .._review import who
     from .._store import Store
 
     settings = settings_of(args)
@@ -303,7 +302,7 @@ def _mark_edited(args: argparse.Namespace) -> int:
     if module.origin == "generated":
         raise CommandFailed(f"{module.module} is exactly as it was generated: there is no edit to record")
     store = Store(settings.store_dir)
-    record = under_lock(store, module.module, lambda: mark_edited(store, module, getpass.getuser()))
+    record = under_lock(store, module.module, lambda: mark_edited(store, module, who(settings.store_dir)))
     if args.json:
         print_json({"module": module.module, "edited": record["edited"]})
     else:
