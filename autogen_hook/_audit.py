@@ -29,18 +29,20 @@ cannot be written is reported once per process as a warning and never fails an i
 
 from __future__ import annotations
 
-import argparse
 import errno
 import json
 import logging
 import os
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._atomic import move
 from ._state import STATE
 from ._store import Store
+
+if TYPE_CHECKING:
+    import argparse
 
 LIMIT = 1 << 20  # bytes: ~2,000 to 4,000 lines; two files at most on disk
 FILE, ROTATED = "audit.jsonl", "audit.1.jsonl"

@@ -1,5 +1,6 @@
 """The one regeneration: ``reload()``, ``%autogen regenerate``, ``--autogen-refresh``,
-``autogen-hook regenerate`` and repair all ask for one through :func:`regenerate`: a
+``autogen-hook regenerate`` (``--until-pass`` and ``warm --tests`` too) and repair all ask for
+one through :func:`regenerate`: a
 ``Request`` whose ``regenerate`` says why, through the whole pipeline, under the module's
 lock; the version it replaces is kept in the store's history.
 
@@ -16,7 +17,7 @@ from types import FrameType
 from . import _runtime
 from ._errors import StoreError
 from ._pipeline import ensure
-from ._request import Request, caller_site
+from ._request import Request, caller_site, names_from_statement
 from ._result import GenerationResult
 from ._settings import Settings
 from ._store import Store
@@ -48,8 +49,8 @@ def regenerate(
                          "which names it needs (names=, or --names)", module=module)
     why = hint.strip() if hint and hint.strip() else "asked for on purpose, without a reason"
     site = caller_site(frame)
-    if site is not None:
-        site = replace(site, imports=repair is None)  # a repair's caller uses the module: it imports nothing
+    if frame is not None and site is not None:  # the frame's line imports, or uses, the module
+        site = replace(site, imports=bool(names_from_statement(frame, module)))
         request = Request(module, wanted, settings.descriptions.get(module), site, regenerate=why)
     else:
         request = _as_imported(settings, module, wanted, why)

@@ -172,8 +172,11 @@ def failed(problem: Exception) -> str:
     """A failed repair in one line: the error's first line (validation lists each attempt after it)."""
     from .context._redact import redact
 
+    from ._errors import ValidationFailedError
+
     first = (str(problem).strip().splitlines() or [type(problem).__name__])[0].rstrip(":")
-    more = " (each attempt's problem is in the audit log: autogen-hook audit)" if "attempts failed" in first else ""
+    listed = isinstance(problem, ValidationFailedError)  # its attempts' problems follow the first line
+    more = " (each attempt's problem is in the audit log: autogen-hook audit)" if listed else ""
     return _cap(redact(first, prose=True), SUMMARY) + f"{more}; the stored version stays"
 
 
@@ -348,11 +351,10 @@ def _asserted(
     arguments' values, if that assert uses nothing of the caller's own (but the function,
     builtins and standard-library modules)."""
     import ast
-    import builtins
     import linecache
     from dataclasses import replace
 
-    from ._validate._examples import free_names, parse_example
+    from ._validate._examples import free_names, parse_example, provided
 
     try:
         tree = ast.parse("".join(linecache.getlines(frame.f_code.co_filename, frame.f_globals)))
@@ -377,7 +379,7 @@ def _asserted(
 
     text = ast.unparse(Literal().visit(statement.test))
     names = free_names([(text, "eval")])
-    if len(replaced) != 1 or not all(n == name or n in builtins.__dict__ or n in sys.stdlib_module_names for n in names):
+    if len(replaced) != 1 or not all(n == name or provided(n) for n in names):
         return None
     try:
         found = parse_example(text, origin, module)

@@ -18,7 +18,6 @@ import ast
 import builtins
 import copy
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -27,7 +26,7 @@ from ._request import Request
 from ._settings import FIELDS, Settings, pyproject_table
 from ._store import Store, source_hash
 from ._validate._calls import Call
-from ._validate._examples import Behaviour, Example, applicable, doctest_examples, free_names, parse_example
+from ._validate._examples import Behaviour, Example, applicable, doctest_examples, free_names, parse_example, provided
 from .context import _display_name  # the caller's file as the prompt names it
 from .context._files import secret_source
 
@@ -263,9 +262,7 @@ def _asserts(scope: ast.AST, bindings: _Bindings, shown: str, module: str) -> li
     for node in sorted((n for n in ast.walk(scope) if isinstance(n, ast.Assert)), key=lambda n: n.lineno):
         test = _Rewrite(bindings).visit(copy.deepcopy(node.test))
         names = free_names([(ast.unparse(test), "eval")])
-        if names & bindings.wanted and all(
-            n in bindings.wanted or n in builtins.__dict__ or n in sys.stdlib_module_names for n in names
-        ):
+        if names & bindings.wanted and all(n in bindings.wanted or provided(n) for n in names):
             found = parse_example(ast.unparse(test), f"{shown}, line {node.lineno}", module)
             examples += [replace(e, from_caller=True) for e in found]
     return examples

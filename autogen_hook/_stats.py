@@ -15,8 +15,6 @@ Store hits are in neither: an import of a stored module is a plain import and wr
 
 from __future__ import annotations
 
-import json
-import os
 import statistics
 from collections import Counter
 from typing import Any
@@ -25,7 +23,6 @@ from . import _history
 from ._inventory import stored_modules
 from ._settings import Settings
 
-AUDIT_FILE = "audit.jsonl"
 _REASONS = (  # how a problem begins -> what failed
     ("the safety policy refused", "capability policy"),
     ("the module does not do what its examples say", "examples"),
@@ -84,29 +81,10 @@ def generation_records(settings: Settings) -> list[dict[str, Any]]:
 
 
 def audit_records(store_dir: str) -> list[dict[str, Any]]:
-    """The audit log's records ([] if the project keeps none)."""
-    try:
-        from ._audit import read  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        return _read_lines(os.path.join(store_dir, AUDIT_FILE))
+    """The audit log's records, the rotated file's first ([] if the project keeps none)."""
+    from ._audit import read
+
     return list(read(store_dir))
-
-
-def _read_lines(path: str) -> list[dict[str, Any]]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.readlines()
-    except OSError:
-        return []
-    records = []
-    for line in lines:
-        try:
-            value = json.loads(line)
-        except ValueError:
-            continue  # a line cut by a crash
-        if isinstance(value, dict):
-            records.append(value)
-    return records
 
 
 def reason(problem: str) -> str:

@@ -98,18 +98,19 @@ def _regenerate(args: argparse.Namespace) -> int:
 
     settings = settings_of(args)
     module = module_name(args, settings)
+    before = len(_history.versions(settings.store_dir, module))
     result = regenerate(module, names_of(args, module) or None, args.hint or ON_PURPOSE, settings=settings)
     _refresh_stubs(settings)
     kept = _history.versions(settings.store_dir, module)
+    replaced = kept[-1].number if len(kept) > before else None  # none: nothing was stored before
     if args.json:
         print_json({"module": module, "path": result.path, "names": list(result.names), "provider": result.provider,
-                    "model": result.model, "attempts": result.attempts,
-                    "replaced_version": kept[-1].number if kept else None})
+                    "model": result.model, "attempts": result.attempts, "replaced_version": replaced})
         return 0
     print(f"regenerated {module} ({result.provider}, {result.model}, {result.attempts} attempt(s)): "
           f"{os.path.relpath(result.path)}")
-    if kept:
-        print(f"the version it replaced is kept as version {kept[-1].number}: autogen-hook diff {module}")
+    if replaced is not None:
+        print(f"the version it replaced is kept as version {replaced}: autogen-hook diff {module}")
     return 0
 
 

@@ -221,14 +221,14 @@ def applicable(
     later: dict[tuple[Any, ...], Example] = {}
     for example in examples:
         names = example.names()
-        private = sorted(n for n in names if n.startswith("_") and n not in defined and not _provided(n))
+        private = sorted(n for n in names if n.startswith("_") and n not in defined and not provided(n))
         if private:
             raise ExampleError(
                 f"the example {example.text!r} ({example.origin}) uses {', '.join(private)}: examples "
                 "may use the module's public names, builtins and standard-library modules. " + _FIX,
                 module=module,
             )
-        unknown = {n for n in names if n not in defined and not _provided(n)}
+        unknown = {n for n in names if n not in defined and not provided(n)}
         if not unknown and not names & defined:
             raise ExampleError(
                 f"the example {example.text!r} ({example.origin}) uses no name of {module}, so it "
@@ -239,7 +239,7 @@ def applicable(
     return tuple(now.values()), tuple(later.values())
 
 
-def _provided(name: str) -> bool:
+def provided(name: str) -> bool:
     """A builtin, or a standard-library module (imported for the example)."""
     return name in builtins.__dict__ or name in sys.stdlib_module_names
 
