@@ -100,7 +100,8 @@ print(sorted(s.latency), s.latency["provider"].count, s.latency["validation"].co
 
 
 def test_stats_counts_what_this_process_did(project: Project, llm: FakeLLM) -> None:
-    ok(project.run("import autogen_hook\nprint(autogen_hook.stats())\n"))  # nothing done: zeros
+    nothing = ok(project.run("import autogen_hook\nprint(autogen_hook.stats())\n"))  # nothing done: zeros
+    assert "store_hits=0, store_misses=0, generations=0, provider_calls=0" in nothing and "latency={}" in nothing
     project.write(".autogen/stored.py", GOOD)
     llm.openai.push(Code("def f(:\n    pass"), Code(GOOD), Status(503), Status(503))
     out = ok(project.run("from autogen.stored import f\n" + STATS, env={"AUTOGEN_HOOK_RETRIES": "1"}))

@@ -63,11 +63,13 @@ def test_a_session_that_never_imports_the_namespace_says_nothing(suite: pytest.P
     assert "autogen-hook =" not in result.stdout.str() and "generated" not in result.stdout.str()
 
 
-def test_offline_by_option_and_in_ci_unless_the_ini_says_otherwise(suite: pytest.Pytester, llm: FakeLLM) -> None:
+def test_offline_by_option_and_in_ci_unless_the_ini_says_otherwise(
+    suite: pytest.Pytester, llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
     suite.makepyfile(test_prices=USES_MONEY)
     for args, env in ((["--autogen-offline"], {}), ([], {"CI": "true"})):
         for name, value in env.items():
-            os.environ[name] = value  # the suite fixture's monkeypatch restores the environment
+            monkeypatch.setenv(name, value)
         result = run(suite, *args)
         assert result.ret != 0
         result.stdout.fnmatch_lines(["*NotGeneratedError*autogen.money has no stored source for parse_price*"])
@@ -177,10 +179,12 @@ def total(prices: list[str]) -> Decimal:
 """
 
 
-def test_the_autogen_fake_fixture_needs_no_network_and_no_keys(suite: pytest.Pytester, llm: FakeLLM) -> None:
+def test_the_autogen_fake_fixture_needs_no_network_and_no_keys(
+    suite: pytest.Pytester, llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in [n for n in os.environ if n.startswith(("OPENAI_", "ANTHROPIC_", "CODEGEN_"))]:
-        del os.environ[name]  # the suite fixture's monkeypatch restores the environment
-    os.environ["CI"] = "true"  # offline by default, but the fake's provider is no network
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("CI", "true")  # offline by default, but the fake's provider is no network
     suite.makepyfile(test_fake=FAKE_TESTS, **{"shop/__init__": "", "shop/checkout": CHECKOUT})
     result = run(suite, "-v")
     result.assert_outcomes(passed=6)
@@ -225,13 +229,15 @@ def test_xdist_workers_make_one_provider_call_and_one_summary(suite: pytest.Pyte
     ])
 
 
-def test_refresh_regenerates_each_imported_module_once_per_session(suite: pytest.Pytester, llm: FakeLLM) -> None:
+def test_refresh_regenerates_each_imported_module_once_per_session(
+    suite: pytest.Pytester, llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for n in range(4):
         suite.makepyfile(**{f"test_worker{n}": PARALLEL})
     llm.openai.responder = lambda request: Slow(0.3, Code(MONEY))
     run(suite).assert_outcomes(passed=4)
     assert len(llm.chat_requests()) == 1
-    os.environ["CI"] = "true"  # a refresh asks the providers: CI's offline default gives way
+    monkeypatch.setenv("CI", "true")  # a refresh asks the providers: CI's offline default gives way
     refreshed = run(suite, "--autogen-refresh")
     refreshed.assert_outcomes(passed=4)
     refreshed.stdout.fnmatch_lines(["generated in this session: autogen.money (openai, * s)"])
